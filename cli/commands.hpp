@@ -1,0 +1,16 @@
+#pragma once
+/// One function per subcommand: each adds its CLI11 subcommand and options to the app.
+
+#include <CLI/CLI.hpp>
+
+namespace sio::cli {
+
+/// Exit codes: 0 success, 1 bad input or failed run, 2 usage.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
+inline constexpr int exit_usage = 2;
+
+void add_record(CLI::App& app, int& exit_code);
+void add_pending(CLI::App& app, int& exit_code);
+
+} // namespace sio::cli

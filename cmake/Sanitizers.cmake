@@ -1,0 +1,18 @@
+# sio_set_sanitizers(target): adds -fsanitize=... for the checked list in SIO_SANITIZER.
+function(sio_set_sanitizers target)
+  if(NOT SIO_SANITIZER)
+    return()
+  endif()
+  foreach(s IN LISTS SIO_SANITIZER)
+    if(NOT s MATCHES "^(address|undefined|thread|leak)$")
+      message(FATAL_ERROR "SIO_SANITIZER: unknown sanitizer '${s}'")
+    endif()
+  endforeach()
+  if("thread" IN_LIST SIO_SANITIZER AND "address" IN_LIST SIO_SANITIZER)
+    message(FATAL_ERROR "SIO_SANITIZER: thread and address cannot be combined")
+  endif()
+  list(JOIN SIO_SANITIZER "," joined)
+  target_compile_options(${target} INTERFACE -fsanitize=${joined} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+  target_link_options(${target} INTERFACE -fsanitize=${joined})
+endfunction()

@@ -1,0 +1,32 @@
+#pragma once
+/// The recording's JSON Lines form (docs/recording.md): a header line, one line per session,
+/// a diagnostics trailer. Writing is deterministic: the same Recording gives the same bytes.
+
+#include "sio/common/file_io.hpp"
+#include "sio/common/session.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace sio {
+
+/// The header line (without newline).
+std::string recording_header_line(const Recording& rec);
+/// One session as a JSON object (without newline).
+Json session_to_json(const Session& s);
+/// The diagnostics trailer line (without newline).
+std::string recording_diagnostics_line(const Recording& rec);
+
+/// Writes the whole recording to `out` (the caller commits it).
+void write_recording(const Recording& rec, AtomicOutput& out);
+
+/// Serialises a JSON value compactly, as JSON.stringify would (UTF-8 kept, never throws).
+std::string dump_json(const Json& j);
+
+/// Reads a session back from its JSON object. Errors name the field.
+Result<Session> session_from_json(const Json& j);
+
+/// Reads a whole recording. `name` is used in errors ("rec.jsonl: line 3: ...").
+Result<Recording> read_recording(std::string_view text, const std::string& name);
+
+} // namespace sio

@@ -1,0 +1,434 @@
+#include "sio/common/session_json.hpp"
+
+#include <charconv>
+
+namespace sio {
+namespace {
+
+Json pairs_to_object(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Json o = Json::object();
+  for (const auto& [k, v] : pairs) o[k] = v;
+  return o;
+}
+
+Json pairs_to_array(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  Json a = Json::array();
+  for (const auto& [k, v] : pairs) a.push_back(Json::array({k, v}));
+  return a;
+}
+
+Json message_to_json(const Message& m, int protocol) {
+  Json o = Json::object();
+  o["t_us"] = m.t_us;
+  o["dir"] = to_string(m.dir);
+  o["type"] = sock::to_string(m.type, protocol);
+  o["nsp"] = m.nsp;
+  if (m.event) o["event"] = *m.event;
+  if (m.args) o["args"] = *m.args;
+  if (m.ack_id) o["ackId"] = *m.ack_id;
+  if (m.data) o["data"] = *m.data;
+  if (m.attachments > 0) o["attachments"] = m.attachments;
+  o["transport"] = to_string(m.transport);
+  return o;
+}
+
+Json cookie_to_json(const CookieRecord& c) {
+  Json o = Json::object();
+  o["kind"] = c.kind == CookieRecord::Kind::sent ? "sent" : "set";
+  o["name"] = c.name;
+  o["value"] = c.value;
+  if (c.kind == CookieRecord::Kind::set) o["attributes"] = c.attributes;
+  o["method"] = c.method;
+  o["url"] = c.url;
+  if (c.kind == CookieRecord::Kind::set) o["status"] = c.status;
+  o["t_us"] = c.t_us;
+  o["engineio"] = c.engineio;
+  o["count"] = c.count;
+  return o;
+}
+
+Json http_to_json(const HttpExchange& h) {
+  Json o = Json::object();
+  o["method"] = h.method;
+  o["url"] = h.url;
+  o["status"] = h.status;
+  o["t_us"] = h.t_us;
+  o["duration_us"] = h.duration_us;
+  if (!h.resource_type.empty()) o["resource_type"] = h.resource_type;
+  if (!h.mime_type.empty()) o["mime_type"] = h.mime_type;
+  if (!h.request_headers.empty()) o["request_headers"] = pairs_to_array(h.request_headers);
+  if (h.request_body) o["request_body"] = *h.request_body;
+  return o;
+}
+
+/// Field access with errors that name the field.
+class Fields {
+public:
+  Fields(const Json& j, std::string where) : j_(j), where_(std::move(where)) {}
+
+  Result<const Json*> get(const char* key, bool required, Json::value_t a,
+                          Json::value_t b = Json::value_t::discarded) const {
+    const auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) {
+      if (required) return fail(errc::bad_recording, where_ + ": missing field \"" + key + "\"");
+      return static_cast<const Json*>(nullptr);
+    }
+    const auto t = it->type();
+    const bool number_ok = (a == Json::value_t::number_integer || b == Json::value_t::number_integer) &&
+                           (t == Json::value_t::number_unsigned || t == Json::value_t::number_integer);
+    if (t != a && t != b && !number_ok)
+      return fail(errc::bad_recording, where_ + ": field \"" + key + "\" has the wrong type (" +
+                                           it->type_name() + ")");
+    return &*it;
+  }
+  const std::string& where() const { return where_; }
+
+private:
+  const Json& j_;
+  std::string where_;
+};
+
+#define SIO_TRY_FIELD(var, expr)                                                                   \
+  auto var##_r = (expr);                                                                           \
+  if (!var##_r) return fail(std::move(var##_r).error());                                           \
+  const Json* var = *var##_r
+
+using VT = Json::value_t;
+
+Result<std::vector<std::pair<std::string, std::string>>> read_pairs(const Json* j,
+                                                                    const std::string& where) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (j == nullptr) return out;
+  if (j->is_object()) {
+    for (const auto& [k, v] : j->items()) {
+      if (!v.is_string()) return fail(errc::bad_recording, where + "." + k + ": expected a string");
+      out.emplace_back(k, v.get<std::string>());
+    }
+    return out;
+  }
+  for (const auto& e : *j) {
+    if (!e.is_array() || e.size() != 2 || !e[0].is_string() || !e[1].is_string())
+      return fail(errc::bad_recording, where + ": expected [name, value] pairs of strings");
+    out.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+  }
+  return out;
+}
+
+/// The string member `key` of `j`, or "" when absent or not a string (never throws).
+std::string string_or_empty(const Json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+} // namespace
+
+std::string dump_json(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string recording_header_line(const Recording& rec) {
+  Json h = Json::object();
+  h["format"] = "sioreplay-recording";
+  h["version"] = recording_version;
+  h["tool"] = std::string("sioreplay ") + SIO_VERSION;
+  h["source"] = rec.sources;
+  h["sessions"] = rec.sessions.size();
+  std::uint64_t messages = 0;
+  for (const auto& s : rec.sessions) messages += s.messages.size();
+  h["messages"] = messages;
+  return dump_json(h);
+}
+
+Json session_to_json(const Session& s) {
+  Json o = Json::object();
+  o["kind"] = "session";
+  o["id"] = s.id;
+  o["sid"] = s.sid;
+  o["eio"] = s.eio;
+  o["url"] = s.url;
+  o["path"] = s.path;
+  o["query"] = pairs_to_object(s.query);
+  Json tr = Json::array();
+  for (const auto t : s.transports) tr.push_back(to_string(t));
+  o["transports"] = tr;
+  o["upgraded"] = s.upgraded;
+  o["started_us"] = s.started_us;
+  o["duration_us"] = s.duration_us;
+  o["client"] = s.client;
+  o["server"] = s.server;
+  o["user_agent"] = s.user_agent;
+  o["origin"] = s.origin;
+  o["headers"] = pairs_to_array(s.headers);
+  o["handshake"] = s.handshake ? *s.handshake : Json();
+  Json cookies = Json::array();
+  for (const auto& c : s.cookies) cookies.push_back(cookie_to_json(c));
+  o["cookies"] = std::move(cookies);
+  Json http = Json::array();
+  for (const auto& h : s.http) http.push_back(http_to_json(h));
+  o["http"] = std::move(http);
+  o["engine"] = Json{{"open", s.engine.open},   {"close", s.engine.close},
+                     {"ping", s.engine.ping},   {"pong", s.engine.pong},
+                     {"noop", s.engine.noop},   {"upgrade", s.engine.upgrade},
+                     {"probe", s.engine.probe}};
+  const int protocol = sock::protocol_for_eio(s.eio);
+  Json msgs = Json::array();
+  for (const auto& m : s.messages) msgs.push_back(message_to_json(m, protocol));
+  o["messages"] = std::move(msgs);
+  o["source"] = s.source;
+  return o;
+}
+
+std::string recording_diagnostics_line(const Recording& rec) {
+  Json d = Json::object();
+  d["kind"] = "diagnostics";
+  d["count"] = rec.diagnostics.size();
+  Json by_kind = Json::object();
+  for (const auto& x : rec.diagnostics) {
+    auto& n = by_kind[x.kind];
+    n = n.is_null() ? 1 : n.get<std::uint64_t>() + 1;
+  }
+  d["by_kind"] = std::move(by_kind);
+  Json items = Json::array();
+  for (const auto& x : rec.diagnostics) {
+    Json i = Json::object();
+    i["kind"] = x.kind;
+    i["where"] = x.where;
+    i["what"] = x.what;
+    if (!x.sid.empty()) i["sid"] = x.sid;
+    items.push_back(std::move(i));
+  }
+  d["items"] = std::move(items);
+  return dump_json(d);
+}
+
+void write_recording(const Recording& rec, AtomicOutput& out) {
+  std::string line = recording_header_line(rec);
+  line += '\n';
+  out.write(line);
+  for (const auto& s : rec.sessions) {
+    line = dump_json(session_to_json(s));
+    line += '\n';
+    out.write(line);
+  }
+  line = recording_diagnostics_line(rec);
+  line += '\n';
+  out.write(line);
+}
+
+Result<Session> session_from_json(const Json& j) {
+  if (!j.is_object()) return fail(errc::bad_recording, "a session line must be a JSON object");
+  Session s;
+  const Fields f(j, "session");
+  SIO_TRY_FIELD(id, f.get("id", true, VT::number_integer));
+  SIO_TRY_FIELD(sid, f.get("sid", true, VT::string));
+  SIO_TRY_FIELD(eio, f.get("eio", true, VT::number_integer));
+  SIO_TRY_FIELD(url, f.get("url", true, VT::string));
+  SIO_TRY_FIELD(path, f.get("path", false, VT::string));
+  SIO_TRY_FIELD(query, f.get("query", false, VT::object, VT::array));
+  SIO_TRY_FIELD(transports, f.get("transports", false, VT::array));
+  SIO_TRY_FIELD(upgraded, f.get("upgraded", false, VT::boolean));
+  SIO_TRY_FIELD(started, f.get("started_us", true, VT::number_integer));
+  SIO_TRY_FIELD(duration, f.get("duration_us", false, VT::number_integer));
+  SIO_TRY_FIELD(client, f.get("client", false, VT::string));
+  SIO_TRY_FIELD(server, f.get("server", false, VT::string));
+  SIO_TRY_FIELD(ua, f.get("user_agent", false, VT::string));
+  SIO_TRY_FIELD(origin, f.get("origin", false, VT::string));
+  SIO_TRY_FIELD(headers, f.get("headers", false, VT::array, VT::object));
+  SIO_TRY_FIELD(cookies, f.get("cookies", false, VT::array));
+  SIO_TRY_FIELD(http, f.get("http", false, VT::array));
+  SIO_TRY_FIELD(engine, f.get("engine", false, VT::object));
+  SIO_TRY_FIELD(messages, f.get("messages", true, VT::array));
+  SIO_TRY_FIELD(source, f.get("source", false, VT::string));
+
+  s.id = id->get<std::uint64_t>();
+  s.sid = sid->get<std::string>();
+  s.eio = eio->get<int>();
+  if (s.eio != 3 && s.eio != 4)
+    return fail(errc::bad_recording, "session: \"eio\" must be 3 or 4, got " + std::to_string(s.eio));
+  s.url = url->get<std::string>();
+  if (path) s.path = path->get<std::string>();
+  auto q = read_pairs(query, "session.query");
+  if (!q) return fail(std::move(q).error());
+  s.query = std::move(*q);
+  if (transports) {
+    for (const auto& t : *transports) {
+      if (t == "polling") s.transports.push_back(Transport::polling);
+      else if (t == "websocket") s.transports.push_back(Transport::websocket);
+      else return fail(errc::bad_recording, "session.transports: unknown transport " + t.dump());
+    }
+  }
+  if (upgraded) s.upgraded = upgraded->get<bool>();
+  s.started_us = started->get<std::int64_t>();
+  if (duration) s.duration_us = duration->get<std::int64_t>();
+  if (client) s.client = client->get<std::string>();
+  if (server) s.server = server->get<std::string>();
+  if (ua) s.user_agent = ua->get<std::string>();
+  if (origin) s.origin = origin->get<std::string>();
+  auto h = read_pairs(headers, "session.headers");
+  if (!h) return fail(std::move(h).error());
+  s.headers = std::move(*h);
+  if (const auto it = j.find("handshake"); it != j.end() && !it->is_null()) s.handshake = *it;
+  if (source) s.source = source->get<std::string>();
+  if (engine) {
+    const auto count = [&](const char* k) -> std::uint64_t {
+      const auto it = engine->find(k);
+      return it != engine->end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+    };
+    s.engine = {count("open"), count("close"), count("ping"), count("pong"),
+                count("noop"), count("upgrade"), count("probe")};
+  }
+  if (cookies) {
+    std::size_t i = 0;
+    for (const auto& cj : *cookies) {
+      const std::string where = "session.cookies[" + std::to_string(i++) + "]";
+      if (!cj.is_object()) return fail(errc::bad_recording, where + ": expected an object");
+      const Fields cf(cj, where);
+      SIO_TRY_FIELD(kind, cf.get("kind", true, VT::string));
+      SIO_TRY_FIELD(name, cf.get("name", true, VT::string));
+      SIO_TRY_FIELD(value, cf.get("value", true, VT::string));
+      SIO_TRY_FIELD(attrs, cf.get("attributes", false, VT::string));
+      SIO_TRY_FIELD(method, cf.get("method", false, VT::string));
+      SIO_TRY_FIELD(curl, cf.get("url", false, VT::string));
+      SIO_TRY_FIELD(status, cf.get("status", false, VT::number_integer));
+      SIO_TRY_FIELD(t, cf.get("t_us", false, VT::number_integer));
+      SIO_TRY_FIELD(eng, cf.get("engineio", false, VT::boolean));
+      SIO_TRY_FIELD(cnt, cf.get("count", false, VT::number_integer));
+      CookieRecord c;
+      if (*kind == "sent") c.kind = CookieRecord::Kind::sent;
+      else if (*kind == "set") c.kind = CookieRecord::Kind::set;
+      else return fail(errc::bad_recording, where + ".kind: expected \"sent\" or \"set\"");
+      c.name = name->get<std::string>();
+      c.value = value->get<std::string>();
+      if (attrs) c.attributes = attrs->get<std::string>();
+      if (method) c.method = method->get<std::string>();
+      if (curl) c.url = curl->get<std::string>();
+      if (status) c.status = status->get<int>();
+      if (t) c.t_us = t->get<std::int64_t>();
+      if (eng) c.engineio = eng->get<bool>();
+      if (cnt) c.count = cnt->get<std::uint64_t>();
+      s.cookies.push_back(std::move(c));
+    }
+  }
+  if (http) {
+    std::size_t i = 0;
+    for (const auto& hj : *http) {
+      const std::string where = "session.http[" + std::to_string(i++) + "]";
+      if (!hj.is_object()) return fail(errc::bad_recording, where + ": expected an object");
+      const Fields hf(hj, where);
+      SIO_TRY_FIELD(method, hf.get("method", true, VT::string));
+      SIO_TRY_FIELD(hurl, hf.get("url", true, VT::string));
+      SIO_TRY_FIELD(status, hf.get("status", false, VT::number_integer));
+      SIO_TRY_FIELD(t, hf.get("t_us", false, VT::number_integer));
+      SIO_TRY_FIELD(dur, hf.get("duration_us", false, VT::number_integer));
+      SIO_TRY_FIELD(rt, hf.get("resource_type", false, VT::string));
+      SIO_TRY_FIELD(mt, hf.get("mime_type", false, VT::string));
+      SIO_TRY_FIELD(rh, hf.get("request_headers", false, VT::array, VT::object));
+      SIO_TRY_FIELD(body, hf.get("request_body", false, VT::string));
+      HttpExchange x;
+      x.method = method->get<std::string>();
+      x.url = hurl->get<std::string>();
+      if (status) x.status = status->get<int>();
+      if (t) x.t_us = t->get<std::int64_t>();
+      if (dur) x.duration_us = dur->get<std::int64_t>();
+      if (rt) x.resource_type = rt->get<std::string>();
+      if (mt) x.mime_type = mt->get<std::string>();
+      auto p = read_pairs(rh, where + ".request_headers");
+      if (!p) return fail(std::move(p).error());
+      x.request_headers = std::move(*p);
+      if (body) x.request_body = body->get<std::string>();
+      s.http.push_back(std::move(x));
+    }
+  }
+  std::size_t i = 0;
+  for (const auto& mj : *messages) {
+    const std::string where = "session.messages[" + std::to_string(i++) + "]";
+    if (!mj.is_object()) return fail(errc::bad_recording, where + ": expected an object");
+    const Fields mf(mj, where);
+    SIO_TRY_FIELD(t, mf.get("t_us", true, VT::number_integer));
+    SIO_TRY_FIELD(dir, mf.get("dir", true, VT::string));
+    SIO_TRY_FIELD(type, mf.get("type", true, VT::string));
+    SIO_TRY_FIELD(nsp, mf.get("nsp", false, VT::string));
+    SIO_TRY_FIELD(ack, mf.get("ackId", false, VT::number_integer));
+    SIO_TRY_FIELD(att, mf.get("attachments", false, VT::number_integer));
+    SIO_TRY_FIELD(tr, mf.get("transport", false, VT::string));
+    Message m;
+    m.t_us = t->get<std::int64_t>();
+    if (*dir == "client->server") m.dir = Direction::client_to_server;
+    else if (*dir == "server->client") m.dir = Direction::server_to_client;
+    else return fail(errc::bad_recording, where + ".dir: expected \"client->server\" or \"server->client\"");
+    const auto pt = sock::packet_type_from_string(type->get<std::string>());
+    if (!pt) return fail(errc::bad_recording, where + ".type: unknown packet type " + type->dump());
+    m.type = *pt;
+    if (nsp) m.nsp = nsp->get<std::string>();
+    if (ack) m.ack_id = ack->get<std::uint64_t>();
+    if (att) m.attachments = att->get<std::size_t>();
+    if (tr) m.transport = *tr == "websocket" ? Transport::websocket : Transport::polling;
+    if (const auto it = mj.find("event"); it != mj.end()) {
+      if (!it->is_string() && !it->is_number())
+        return fail(errc::bad_recording, where + ".event: expected a string or a number");
+      m.event = *it;
+    }
+    if (const auto it = mj.find("args"); it != mj.end()) {
+      if (!it->is_array()) return fail(errc::bad_recording, where + ".args: expected an array");
+      m.args = *it;
+    }
+    if (const auto it = mj.find("data"); it != mj.end()) m.data = *it;
+    s.messages.push_back(std::move(m));
+  }
+  return s;
+}
+
+Result<Recording> read_recording(std::string_view text, const std::string& name) {
+  Recording rec;
+  std::size_t line_no = 0;
+  bool header_seen = false;
+  bool trailer_seen = false;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) continue;
+    const std::string at = name + ": line " + std::to_string(line_no);
+    Json j = Json::parse(line, nullptr, false);
+    if (j.is_discarded()) return fail(errc::bad_recording, at + ": not valid JSON");
+    if (!j.is_object()) return fail(errc::bad_recording, at + ": expected a JSON object");
+    if (!header_seen) {
+      if (string_or_empty(j, "format") != "sioreplay-recording")
+        return fail(errc::bad_recording,
+                    at + ": not a sioreplay recording (the first line must have \"format\":\"sioreplay-recording\")");
+      const auto v = j.find("version");
+      if (v == j.end() || !v->is_number_integer() || v->get<int>() != recording_version)
+        return fail(errc::bad_recording,
+                    at + ": recording version " + (v == j.end() ? std::string("(missing)") : v->dump()) +
+                        " is not supported (this build reads version " +
+                        std::to_string(recording_version) + ")");
+      if (const auto src = j.find("source"); src != j.end() && src->is_array())
+        for (const auto& s : *src)
+          if (s.is_string()) rec.sources.push_back(s.get<std::string>());
+      header_seen = true;
+      continue;
+    }
+    if (trailer_seen) return fail(errc::bad_recording, at + ": text after the diagnostics line");
+    const std::string kind = string_or_empty(j, "kind");
+    if (kind == "diagnostics") {
+      trailer_seen = true;
+      if (const auto items = j.find("items"); items != j.end() && items->is_array())
+        for (const auto& it : *items)
+          if (it.is_object())
+            rec.diagnostics.push_back({string_or_empty(it, "kind"), string_or_empty(it, "where"),
+                                       string_or_empty(it, "what"), string_or_empty(it, "sid")});
+      continue;
+    }
+    if (kind != "session")
+      return fail(errc::bad_recording, at + ": unknown line kind \"" + kind + "\"");
+    auto s = session_from_json(j);
+    if (!s) return fail(std::move(s).error().within(at));
+    rec.sessions.push_back(std::move(*s));
+  }
+  if (!header_seen) return fail(errc::empty_input, name + ": the recording is empty");
+  return rec;
+}
+
+} // namespace sio

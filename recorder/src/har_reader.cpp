@@ -1,0 +1,860 @@
+#include "sio/recorder/har_reader.hpp"
+
+#include "sio/common/base64.hpp"
+#include "sio/common/cookie.hpp"
+#include "sio/common/json_stream.hpp"
+#include "sio/common/url.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <functional>
+
+namespace sio::recorder {
+namespace {
+
+using Token = JsonReader::Token;
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct WsFrame {
+  bool send = false;
+  bool error = false;
+  double time = 0;
+  int opcode = 0;
+  std::string data;
+};
+
+/// The fields of one HAR entry that the recorder uses.
+struct Entry {
+  std::size_t index = 0;
+  std::uint64_t offset = 0;
+  std::string started;
+  double time_ms = -1;
+  double blocked = -1, dns = -1, connect = -1, send = -1, wait = -1;
+  bool has_timings = false;
+  std::string resource_type, pageref, server_ip, error;
+  std::string method, url;
+  std::vector<Header> req_headers;
+  std::vector<Header> req_cookies;
+  bool has_post = false;
+  std::string post_text, post_mime, post_encoding;
+  int status = 0;
+  std::vector<Header> resp_headers;
+  std::vector<Header> resp_cookies;
+  bool has_content_text = false;
+  std::string content_text, content_mime, content_encoding;
+  bool has_ws_messages = false;
+  std::vector<WsFrame> frames;
+};
+
+/// Request headers a replay should carry: everything but what browsers and HTTP add by themselves.
+bool header_matters(std::string_view name) {
+  static constexpr std::string_view skip[] = {
+      "host", "connection", "accept", "accept-encoding", "accept-language", "cache-control",
+      "pragma", "referer", "user-agent", "origin", "cookie", "content-length", "content-type",
+      "upgrade", "dnt", "priority", "te", "if-none-match", "if-modified-since", "keep-alive",
+      "transfer-encoding", "x-requested-with"};
+  if (name.empty() || name[0] == ':') return false;
+  std::string lower(name);
+  for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (lower.rfind("sec-", 0) == 0) return false;
+  for (const auto s : skip)
+    if (lower == s) return false;
+  return true;
+}
+
+const std::string* find_header(const std::vector<Header>& hs, std::string_view name) {
+  for (const auto& h : hs)
+    if (iequals(h.name, name)) return &h.value;
+  return nullptr;
+}
+
+std::string sub_path(const std::string& parent, std::string_view key) {
+  return parent + "." + std::string(key);
+}
+std::string index_path(const std::string& parent, std::size_t i) {
+  return parent + "[" + std::to_string(i) + "]";
+}
+
+class HarParser {
+public:
+  HarParser(InputFile& file, SessionBuilder& builder, const HarOptions& options, HarStats& stats)
+      : file_(file), reader_(file.data()), builder_(builder), options_(options), stats_(stats) {}
+
+  Status run();
+
+private:
+  // ---- errors -------------------------------------------------------------------------------
+  /// "file:line:col" for a byte offset (computed only when an error is reported).
+  std::string place(std::uint64_t offset) const {
+    const std::string_view d = file_.data();
+    const std::size_t end = std::min<std::size_t>(offset, d.size());
+    std::size_t line = 1;
+    std::size_t line_start = 0;
+    for (std::size_t i = 0; i < end; ++i)
+      if (d[i] == '\n') {
+        ++line;
+        line_start = i + 1;
+      }
+    return file_.path() + ":" + std::to_string(line) + ":" + std::to_string(end - line_start + 1);
+  }
+  Failure json_error() const {
+    const Error& e = reader_.error();
+    return fail(Error{e.code, place(e.offset) + ": " + e.context, e.offset});
+  }
+  Failure har_error(const std::string& path, const std::string& what) const {
+    const auto off = reader_.token_offset();
+    return fail(Error{errc::bad_har, place(off) + ": " + path + ": " + what, off});
+  }
+  Failure type_error(const std::string& path, std::string_view want, Token got) const {
+    if (got == Token::error) return json_error();
+    return har_error(path, "expected " + std::string(want) + ", got " +
+                               std::string(JsonReader::describe(got)));
+  }
+
+  // ---- generic walkers ----------------------------------------------------------------------
+  Status skip(Token t) {
+    if (t == Token::error) return json_error();
+    if ((t == Token::begin_object || t == Token::begin_array) && !reader_.skip()) return json_error();
+    return ok_status();
+  }
+
+  /// Calls f(key, first token of the value) for each member; f must consume the value.
+  template <class F> Status members(Token t, const std::string& path, F&& f) {
+    if (t != Token::begin_object) return type_error(path, "an object", t);
+    std::string key;
+    for (;;) {
+      const Token k = reader_.next();
+      if (k == Token::end_object) return ok_status();
+      if (k == Token::error) return json_error();
+      key.assign(reader_.text());
+      const Token v = reader_.next();
+      if (v == Token::error) return json_error();
+      Status s = f(std::string_view(key), v);
+      if (!s) return s;
+    }
+  }
+
+  /// Calls f(index, first token of the element) for each element; f must consume it.
+  template <class F> Status elements(Token t, const std::string& path, F&& f) {
+    if (t != Token::begin_array) return type_error(path, "an array", t);
+    for (std::size_t i = 0;; ++i) {
+      const Token e = reader_.next();
+      if (e == Token::end_array) return ok_status();
+      if (e == Token::error) return json_error();
+      Status s = f(i, e);
+      if (!s) return s;
+    }
+  }
+
+  /// A string field; null leaves `out` unchanged.
+  Status string_field(Token t, const std::string& path, std::string& out) {
+    if (t == Token::null) return ok_status();
+    if (t != Token::string) return type_error(path, "a string", t);
+    out.assign(reader_.text());
+    return ok_status();
+  }
+
+  /// A number field; null leaves `out` unchanged.
+  Status number_field(Token t, const std::string& path, double& out) {
+    if (t == Token::null) return ok_status();
+    if (t != Token::number) return type_error(path, "a number", t);
+    const auto text = reader_.text();
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || ptr != text.data() + text.size())
+      return har_error(path, "number out of range: " + std::string(text));
+    out = v;
+    return ok_status();
+  }
+
+  /// [{name, value}, ...] (headers, cookies, queryString).
+  Status name_values(Token t, const std::string& path, std::vector<Header>& out) {
+    return elements(t, path, [&](std::size_t i, Token e) {
+      Header h;
+      const std::string ep = index_path(path, i);
+      Status s = members(e, ep, [&](std::string_view key, Token v) -> Status {
+        if (key == "name") return string_field(v, sub_path(ep, key), h.name);
+        if (key == "value") return string_field(v, sub_path(ep, key), h.value);
+        return skip(v);
+      });
+      if (!s) return s;
+      out.push_back(std::move(h));
+      return ok_status();
+    });
+  }
+
+  // ---- HAR structure ------------------------------------------------------------------------
+  Status parse_log(Token t);
+  Status parse_entry(std::size_t index, Token t);
+  Status parse_request(Token t, const std::string& path, Entry& e);
+  Status parse_response(Token t, const std::string& path, Entry& e);
+  Status parse_timings(Token t, const std::string& path, Entry& e);
+  Status parse_ws_messages(Token t, const std::string& path, Entry& e);
+
+  // ---- turning entries into traffic ---------------------------------------------------------
+  Status process(Entry& e);
+  void process_page(Entry& e, std::int64_t started_us);
+  void process_websocket(Entry& e, const Url& url, int eio, std::string sid, std::int64_t started_us);
+  void process_polling(Entry& e, const Url& url, int eio, std::string sid, std::int64_t started_us);
+  void fill_meta(SessionDraft& d, const Entry& e, const Url& url, int eio);
+  void record_cookies(SessionDraft& d, const Entry& e, std::int64_t started_us);
+  std::string entry_path(const Entry& e) const { return index_path("$.log.entries", e.index); }
+  std::string where(const Entry& e, std::string_view rest = {}) const {
+    return file_.path() + ": " + entry_path(e) + std::string(rest);
+  }
+  std::vector<CookieRecord> set_cookies_of(const Entry& e, std::int64_t started_us, bool engineio);
+
+  InputFile& file_;
+  JsonReader reader_;
+  SessionBuilder& builder_;
+  const HarOptions& options_;
+  HarStats& stats_;
+  bool saw_entries_ = false;
+};
+
+Status HarParser::run() {
+  const Token t = reader_.next();
+  if (t == Token::error) return json_error();
+  if (t != Token::begin_object)
+    return har_error("$", "expected a JSON object (a HAR file starts with '{'), got " +
+                              std::string(JsonReader::describe(t)));
+  bool saw_log = false;
+  Status s = members(t, "$", [&](std::string_view key, Token v) -> Status {
+    if (key == "log") {
+      saw_log = true;
+      return parse_log(v);
+    }
+    return skip(v);
+  });
+  if (!s) return s;
+  const Token end = reader_.next();
+  if (end == Token::error) return json_error();
+  if (!saw_log) return har_error("$.log", "missing: this JSON is not a HAR file");
+  if (!saw_entries_) return har_error("$.log.entries", "missing: this HAR has no entries array");
+  return ok_status();
+}
+
+Status HarParser::parse_log(Token t) {
+  return members(t, "$.log", [&](std::string_view key, Token v) -> Status {
+    if (key == "creator") {
+      std::string name, version;
+      Status s = members(v, "$.log.creator", [&](std::string_view k, Token cv) -> Status {
+        if (k == "name") return string_field(cv, "$.log.creator.name", name);
+        if (k == "version") return string_field(cv, "$.log.creator.version", version);
+        return skip(cv);
+      });
+      if (!s) return s;
+      stats_.creator = version.empty() ? name : name + " " + version;
+      return ok_status();
+    }
+    if (key == "entries") {
+      saw_entries_ = true;
+      return elements(v, "$.log.entries", [&](std::size_t i, Token e) { return parse_entry(i, e); });
+    }
+    return skip(v);
+  });
+}
+
+Status HarParser::parse_entry(std::size_t index, Token t) {
+  Entry e;
+  e.index = index;
+  e.offset = reader_.token_offset();
+  const std::string path = index_path("$.log.entries", index);
+  bool saw_request = false;
+  bool saw_started = false;
+  Status s = members(t, path, [&](std::string_view key, Token v) -> Status {
+    if (key == "startedDateTime") {
+      saw_started = true;
+      return string_field(v, sub_path(path, key), e.started);
+    }
+    if (key == "time") return number_field(v, sub_path(path, key), e.time_ms);
+    if (key == "request") {
+      saw_request = true;
+      return parse_request(v, sub_path(path, key), e);
+    }
+    if (key == "response") return parse_response(v, sub_path(path, key), e);
+    if (key == "timings") return parse_timings(v, sub_path(path, key), e);
+    if (key == "_resourceType") return string_field(v, sub_path(path, key), e.resource_type);
+    if (key == "pageref") return string_field(v, sub_path(path, key), e.pageref);
+    if (key == "serverIPAddress") return string_field(v, sub_path(path, key), e.server_ip);
+    if (key == "_webSocketMessages") {
+      e.has_ws_messages = true;
+      return parse_ws_messages(v, sub_path(path, key), e);
+    }
+    return skip(v);
+  });
+  if (!s) return s;
+  if (!saw_request) return har_error(path + ".request", "missing");
+  if (!saw_started) return har_error(path + ".startedDateTime", "missing");
+  ++stats_.entries;
+  s = process(e);
+  file_.release_before(reader_.offset());
+  return s;
+}
+
+Status HarParser::parse_request(Token t, const std::string& path, Entry& e) {
+  bool saw_url = false;
+  Status s = members(t, path, [&](std::string_view key, Token v) -> Status {
+    if (key == "method") return string_field(v, sub_path(path, key), e.method);
+    if (key == "url") {
+      saw_url = true;
+      return string_field(v, sub_path(path, key), e.url);
+    }
+    if (key == "headers") return name_values(v, sub_path(path, key), e.req_headers);
+    if (key == "cookies") return name_values(v, sub_path(path, key), e.req_cookies);
+    if (key == "postData") {
+      if (v == Token::null) return ok_status();
+      e.has_post = true;
+      const std::string pp = sub_path(path, key);
+      return members(v, pp, [&](std::string_view k, Token pv) -> Status {
+        if (k == "text") return string_field(pv, sub_path(pp, k), e.post_text);
+        if (k == "mimeType") return string_field(pv, sub_path(pp, k), e.post_mime);
+        if (k == "encoding") return string_field(pv, sub_path(pp, k), e.post_encoding);
+        return skip(pv);
+      });
+    }
+    return skip(v);
+  });
+  if (!s) return s;
+  if (!saw_url) return har_error(path + ".url", "missing");
+  return ok_status();
+}
+
+Status HarParser::parse_response(Token t, const std::string& path, Entry& e) {
+  return members(t, path, [&](std::string_view key, Token v) -> Status {
+    if (key == "status") {
+      double st = 0;
+      Status s = number_field(v, sub_path(path, key), st);
+      if (!s) return s;
+      if (st < 0 || st > 999 || std::floor(st) != st)
+        return har_error(sub_path(path, key), "not an HTTP status: " + std::string(reader_.text()));
+      e.status = static_cast<int>(st);
+      return ok_status();
+    }
+    if (key == "headers") return name_values(v, sub_path(path, key), e.resp_headers);
+    if (key == "cookies") return name_values(v, sub_path(path, key), e.resp_cookies);
+    if (key == "_error") return v == Token::string ? string_field(v, "", e.error) : skip(v);
+    if (key == "content") {
+      const std::string cp = sub_path(path, key);
+      return members(v, cp, [&](std::string_view k, Token cv) -> Status {
+        if (k == "text") {
+          if (cv == Token::string) e.has_content_text = true;
+          return string_field(cv, sub_path(cp, k), e.content_text);
+        }
+        if (k == "mimeType") return string_field(cv, sub_path(cp, k), e.content_mime);
+        if (k == "encoding") return string_field(cv, sub_path(cp, k), e.content_encoding);
+        return skip(cv);
+      });
+    }
+    return skip(v);
+  });
+}
+
+Status HarParser::parse_timings(Token t, const std::string& path, Entry& e) {
+  e.has_timings = true;
+  return members(t, path, [&](std::string_view key, Token v) -> Status {
+    if (key == "blocked") return number_field(v, sub_path(path, key), e.blocked);
+    if (key == "dns") return number_field(v, sub_path(path, key), e.dns);
+    if (key == "connect") return number_field(v, sub_path(path, key), e.connect);
+    if (key == "send") return number_field(v, sub_path(path, key), e.send);
+    if (key == "wait") return number_field(v, sub_path(path, key), e.wait);
+    return skip(v);
+  });
+}
+
+Status HarParser::parse_ws_messages(Token t, const std::string& path, Entry& e) {
+  return elements(t, path, [&](std::size_t i, Token m) -> Status {
+    WsFrame f;
+    const std::string mp = index_path(path, i);
+    bool saw_type = false, saw_time = false, saw_opcode = false, saw_data = false;
+    Status s = members(m, mp, [&](std::string_view key, Token v) -> Status {
+      if (key == "type") {
+        saw_type = true;
+        std::string type;
+        Status ts = string_field(v, sub_path(mp, key), type);
+        if (!ts) return ts;
+        if (type == "send") f.send = true;
+        else if (type == "receive") f.send = false;
+        else if (type == "error") f.error = true;
+        else return har_error(sub_path(mp, key), "expected \"send\", \"receive\" or \"error\", got \"" + type + "\"");
+        return ok_status();
+      }
+      if (key == "time") {
+        saw_time = true;
+        return number_field(v, sub_path(mp, key), f.time);
+      }
+      if (key == "opcode") {
+        saw_opcode = true;
+        double op = 0;
+        Status os = number_field(v, sub_path(mp, key), op);
+        if (!os) return os;
+        f.opcode = static_cast<int>(op);
+        return ok_status();
+      }
+      if (key == "data") {
+        saw_data = true;
+        return string_field(v, sub_path(mp, key), f.data);
+      }
+      return skip(v);
+    });
+    if (!s) return s;
+    if (f.error || f.opcode == -1) {
+      f.error = true;
+    } else if (!saw_type || !saw_time || !saw_opcode || !saw_data) {
+      return har_error(mp, std::string("missing field \"") +
+                               (!saw_type ? "type" : !saw_time ? "time" : !saw_opcode ? "opcode" : "data") +
+                               "\"");
+    }
+    e.frames.push_back(std::move(f));
+    return ok_status();
+  });
+}
+
+// ---- entries to traffic ---------------------------------------------------------------------
+
+Status HarParser::process(Entry& e) {
+  const auto started = parse_iso8601_us(e.started);
+  if (!started)
+    return fail(Error{errc::bad_har,
+                      place(e.offset) + ": " + entry_path(e) + ".startedDateTime: " +
+                          started.error().context,
+                      e.offset});
+  const std::int64_t started_us = *started;
+  auto url = parse_url(e.url);
+  const bool is_eio = url && url->has_param("EIO") && url->has_param("transport") &&
+                      (options_.path.empty() || url->path == options_.path);
+  if (!is_eio) {
+    process_page(e, started_us);
+    return ok_status();
+  }
+  ++stats_.engineio_entries;
+  const std::string_view ver = url->param("EIO");
+  if (ver != "3" && ver != "4") {
+    builder_.diagnose("unsupported_eio", where(e, ".request.url"),
+                      "Engine.IO version EIO=" + std::string(ver) + " is not supported (3 or 4); entry skipped");
+    return ok_status();
+  }
+  const int eio = ver == "3" ? 3 : 4;
+  const std::string_view transport = url->param("transport");
+  std::string sid(url->param("sid"));
+  if (transport == "websocket" || e.resource_type == "websocket" || e.has_ws_messages) {
+    process_websocket(e, *url, eio, std::move(sid), started_us);
+  } else if (transport == "polling") {
+    process_polling(e, *url, eio, std::move(sid), started_us);
+  } else {
+    builder_.diagnose("unsupported_transport", where(e, ".request.url"),
+                      "transport \"" + std::string(transport) + "\" is not supported; entry skipped");
+  }
+  return ok_status();
+}
+
+std::vector<CookieRecord> HarParser::set_cookies_of(const Entry& e, std::int64_t started_us,
+                                                     bool engineio) {
+  std::vector<CookieRecord> out;
+  const auto add = [&](std::string_view header) {
+    // Chrome joins repeated Set-Cookie headers with '\n' in one HAR header.
+    while (!header.empty()) {
+      const auto nl = header.find('\n');
+      SetCookie sc;
+      if (parse_set_cookie(header.substr(0, nl), sc)) {
+        CookieRecord c;
+        c.kind = CookieRecord::Kind::set;
+        c.name = std::move(sc.name);
+        c.value = std::move(sc.value);
+        c.attributes = std::move(sc.attributes);
+        c.method = e.method;
+        c.url = e.url;
+        c.status = e.status;
+        c.t_us = started_us;
+        c.engineio = engineio;
+        out.push_back(std::move(c));
+      }
+      if (nl == std::string_view::npos) break;
+      header.remove_prefix(nl + 1);
+    }
+  };
+  for (const auto& h : e.resp_headers)
+    if (iequals(h.name, "set-cookie")) add(h.value);
+  if (out.empty()) { // headers stripped (or HTTP/2 without them): the cookies array
+    for (const auto& c : e.resp_cookies) {
+      CookieRecord r;
+      r.kind = CookieRecord::Kind::set;
+      r.name = c.name;
+      r.value = c.value;
+      r.method = e.method;
+      r.url = e.url;
+      r.status = e.status;
+      r.t_us = started_us;
+      r.engineio = engineio;
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+void HarParser::record_cookies(SessionDraft& d, const Entry& e, std::int64_t started_us) {
+  std::vector<std::pair<std::string, std::string>> sent;
+  if (const auto* h = find_header(e.req_headers, "cookie")) sent = parse_cookie_header(*h);
+  if (sent.empty())
+    for (const auto& c : e.req_cookies) sent.emplace_back(c.name, c.value);
+  for (auto& [name, value] : sent) {
+    CookieRecord c;
+    c.kind = CookieRecord::Kind::sent;
+    c.name = std::move(name);
+    c.value = std::move(value);
+    c.method = e.method;
+    c.url = e.url;
+    c.t_us = started_us;
+    c.engineio = true;
+    SessionBuilder::add_cookie(d, std::move(c));
+  }
+  for (auto& c : set_cookies_of(e, started_us, true)) SessionBuilder::add_cookie(d, std::move(c));
+}
+
+void HarParser::fill_meta(SessionDraft& d, const Entry& e, const Url& url, int eio) {
+  Session& m = d.meta;
+  if (m.url.empty()) {
+    m.eio = eio;
+    const std::string scheme = url.scheme == "wss" ? "https" : url.scheme == "ws" ? "http" : url.scheme;
+    Url http = url;
+    http.scheme = scheme;
+    m.url = http.origin() + url.path;
+    m.path = url.path;
+    for (const auto& [k, v] : url.query)
+      if (k != "EIO" && k != "transport" && k != "t" && k != "sid" && k != "j") m.query.emplace_back(k, v);
+    m.source = file_.path();
+    d.pageref = e.pageref;
+    if (!e.server_ip.empty()) {
+      const bool v6 = e.server_ip.find(':') != std::string::npos && e.server_ip.front() != '[';
+      m.server = (v6 ? "[" + e.server_ip + "]" : e.server_ip) + ":" + std::to_string(url.port);
+    }
+  } else if (m.eio != eio) {
+    builder_.diagnose("mixed_eio", where(e, ".request.url"),
+                      "EIO=" + std::to_string(eio) + " on a session first seen with EIO=" +
+                          std::to_string(m.eio),
+                      m.sid);
+  }
+  if (m.server.empty() && !e.server_ip.empty()) {
+    const bool v6 = e.server_ip.find(':') != std::string::npos && e.server_ip.front() != '[';
+    m.server = (v6 ? "[" + e.server_ip + "]" : e.server_ip) + ":" + std::to_string(url.port);
+  }
+  if (m.user_agent.empty())
+    if (const auto* ua = find_header(e.req_headers, "user-agent")) m.user_agent = *ua;
+  if (m.origin.empty()) {
+    if (const auto* o = find_header(e.req_headers, "origin")) {
+      m.origin = *o;
+    } else if (const auto* ref = find_header(e.req_headers, "referer")) {
+      if (auto r = parse_url(*ref)) m.origin = r->origin();
+    }
+  }
+  for (const auto& h : e.req_headers) {
+    if (!header_matters(h.name)) continue;
+    bool known = false;
+    for (const auto& [n, v] : m.headers) known = known || iequals(n, h.name);
+    if (!known) m.headers.emplace_back(h.name, h.value);
+  }
+}
+
+void HarParser::process_page(Entry& e, std::int64_t started_us) {
+  ++stats_.page_entries;
+  PageExchange x;
+  x.exchange.method = e.method;
+  x.exchange.url = e.url;
+  x.exchange.status = e.status;
+  x.exchange.t_us = started_us;
+  x.exchange.duration_us = e.time_ms >= 0 ? std::llround(e.time_ms * 1000.0) : -1;
+  x.exchange.resource_type = e.resource_type;
+  x.exchange.mime_type = e.content_mime;
+  for (const auto& h : e.req_headers)
+    if (header_matters(h.name) || iequals(h.name, "content-type"))
+      x.exchange.request_headers.emplace_back(h.name, h.value);
+  if (e.has_post && e.post_text.size() <= 64 * 1024) x.exchange.request_body = e.post_text;
+  x.pageref = e.pageref;
+  x.set_cookies = set_cookies_of(e, started_us, false);
+  builder_.add_page_exchange(std::move(x));
+}
+
+void HarParser::process_websocket(Entry& e, const Url& url, int eio, std::string sid,
+                                  std::int64_t started_us) {
+  ++stats_.websocket_entries;
+  const auto to_us = [](double t) {
+    // DevTools writes epoch seconds; Playwright writes epoch milliseconds.
+    return t > 1e11 ? std::llround(t * 1000.0) : std::llround(t * 1e6);
+  };
+  if (sid.empty()) {
+    // A websocket-only session: the server's first text frame is the open packet.
+    for (const auto& f : e.frames) {
+      if (f.error || f.send || f.opcode != 1 || f.data.empty() || f.data[0] != '0') continue;
+      const Json h = Json::parse(std::string_view(f.data).substr(1), nullptr, false);
+      if (h.is_object() && h.contains("sid") && h["sid"].is_string()) sid = h["sid"].get<std::string>();
+      break;
+    }
+    if (sid.empty()) {
+      builder_.diagnose("no_sid", where(e),
+                        "websocket entry with no sid in its URL and no Engine.IO open packet in its "
+                        "frames: " + std::to_string(e.frames.size()) + " frame(s) skipped");
+      return;
+    }
+  }
+  SessionDraft& d = builder_.session(sid);
+  fill_meta(d, e, url, eio);
+  if (std::find(d.meta.transports.begin(), d.meta.transports.end(), Transport::polling) !=
+      d.meta.transports.end())
+    d.meta.upgraded = true;
+  SessionBuilder::saw_transport(d, Transport::websocket);
+  SessionBuilder::touch(d, started_us);
+  record_cookies(d, e, started_us);
+  if (e.status != 101 && e.status != 0)
+    builder_.diagnose("http_error", where(e, ".response.status"),
+                      "websocket handshake answered " + std::to_string(e.status) + " instead of 101",
+                      sid);
+  if (!e.has_ws_messages) {
+    builder_.diagnose("missing_ws_frames", where(e),
+                      "websocket entry without _webSocketMessages: this HAR producer (" +
+                          (stats_.creator.empty() ? std::string("unknown") : stats_.creator) +
+                          ") does not export websocket frames, so the messages sent over this "
+                          "websocket are missing from the recording",
+                      sid);
+    return;
+  }
+  const std::uint32_t origin =
+      builder_.add_origin(where(e, "._webSocketMessages"), /*indexed=*/true);
+  for (std::size_t i = 0; i < e.frames.size(); ++i) {
+    WsFrame& f = e.frames[i];
+    const auto item = static_cast<std::uint32_t>(i);
+    if (f.error) {
+      builder_.diagnose("ws_frame_error", builder_.where(origin, item),
+                        "the browser reported a websocket error: " + f.data.substr(0, 200), sid);
+      continue;
+    }
+    if (f.opcode != 1 && f.opcode != 2) continue; // control frames carry no Engine.IO data
+    ++stats_.websocket_frames;
+    WirePacket w;
+    w.t_us = to_us(f.time);
+    w.dir = f.send ? Direction::client_to_server : Direction::server_to_client;
+    w.transport = Transport::websocket;
+    w.origin = origin;
+    w.item = item;
+    if (f.opcode == 1) {
+      auto p = eio::decode_text_packet(f.data);
+      if (!p) {
+        builder_.diagnose("bad_eio_packet", builder_.where(origin, item), p.error().message(), sid);
+        continue;
+      }
+      w.packet = std::move(*p);
+    } else {
+      auto bytes = base64_decode(f.data);
+      if (!bytes) {
+        builder_.diagnose("bad_base64", builder_.where(origin, item) + ".data",
+                          bytes.error().message(), sid);
+        continue;
+      }
+      auto p = eio::decode_binary_packet(*bytes, eio);
+      if (!p) {
+        builder_.diagnose("bad_eio_packet", builder_.where(origin, item), p.error().message(), sid);
+        continue;
+      }
+      w.packet = std::move(*p);
+    }
+    f.data.clear();
+    f.data.shrink_to_fit();
+    builder_.add(d, std::move(w));
+  }
+}
+
+void HarParser::process_polling(Entry& e, const Url& url, int eio, std::string sid,
+                                std::int64_t started_us) {
+  const bool is_post = iequals(e.method, "POST");
+  // Client data leaves at the start of the request; server data arrives after the wait.
+  std::int64_t response_us = started_us;
+  if (e.has_timings) {
+    double ms = 0;
+    for (const double v : {e.blocked, e.dns, e.connect, e.send, e.wait})
+      if (v > 0) ms += v;
+    response_us += std::llround(ms * 1000.0);
+  } else if (e.time_ms > 0) {
+    response_us += std::llround(e.time_ms * 1000.0);
+  }
+  const std::int64_t end_us = started_us + (e.time_ms > 0 ? std::llround(e.time_ms * 1000.0) : 0);
+
+  std::string body;
+  std::string body_path;
+  bool octet = false;
+  bool have_body = false;
+  if (is_post) {
+    if (e.has_post) {
+      body = std::move(e.post_text);
+      body_path = ".request.postData.text";
+      octet = e.post_mime.find("octet-stream") != std::string::npos;
+      have_body = true;
+      if (e.post_encoding == "base64") {
+        auto b = base64_decode(body);
+        if (!b) {
+          builder_.diagnose("bad_base64", where(e, body_path), b.error().message(), sid);
+          have_body = false;
+        } else {
+          body = std::move(*b);
+        }
+      }
+    }
+  } else if (e.has_content_text) {
+    body = std::move(e.content_text);
+    body_path = ".response.content.text";
+    octet = e.content_mime.find("octet-stream") != std::string::npos;
+    have_body = true;
+    if (e.content_encoding == "base64") {
+      auto b = base64_decode(body);
+      if (!b) {
+        builder_.diagnose("bad_base64", where(e, body_path), b.error().message(), sid);
+        have_body = false;
+      } else {
+        body = std::move(*b);
+      }
+    }
+  }
+
+  const bool failed_status = !is_post && e.status != 200 && e.status != 0;
+  if (is_post && e.status != 200 && e.status != 0) {
+    builder_.diagnose("http_error", where(e, ".response.status"),
+                      "polling POST answered " + std::to_string(e.status) +
+                          (e.has_content_text ? ": " + e.content_text.substr(0, 200) : std::string()),
+                      sid);
+  }
+  if (failed_status) {
+    builder_.diagnose("http_error", where(e, ".response.status"),
+                      "polling GET answered " + std::to_string(e.status) +
+                          (have_body ? ": " + body.substr(0, 200) : std::string()),
+                      sid);
+    have_body = false; // an error body is JSON, not an Engine.IO payload
+  }
+
+  eio::PayloadResult payload;
+  if (have_body && !(is_post && body.empty())) payload = eio::decode_payload(body, eio, octet);
+
+  if (sid.empty()) {
+    if (is_post) {
+      builder_.diagnose("no_sid", where(e, ".request.url"),
+                        "polling POST without a sid (Engine.IO answers \"Bad handshake method\"); skipped");
+      return;
+    }
+    // The handshake: the open packet in the response names the session.
+    for (const auto& p : payload.packets) {
+      if (p.type != eio::PacketType::open) continue;
+      const Json h = Json::parse(p.data, nullptr, false);
+      if (h.is_object() && h.contains("sid") && h["sid"].is_string()) sid = h["sid"].get<std::string>();
+      break;
+    }
+    if (sid.empty()) {
+      if (!failed_status)
+        builder_.diagnose(have_body ? "no_sid" : "missing_body", where(e, ".response.content"),
+                          have_body ? "Engine.IO handshake response without an open packet"
+                                    : "Engine.IO handshake response has no body in this HAR "
+                                      "(status " + std::to_string(e.status) +
+                                          "); its session cannot be named");
+      return;
+    }
+  }
+  SessionDraft& d = builder_.session(sid);
+  fill_meta(d, e, url, eio);
+  SessionBuilder::saw_transport(d, Transport::polling);
+  SessionBuilder::touch(d, started_us);
+  if (e.status != 0) SessionBuilder::touch(d, end_us);
+  record_cookies(d, e, started_us);
+  if (!have_body) {
+    if (!is_post && e.status == 200)
+      builder_.diagnose("missing_body", where(e, ".response.content"),
+                        "polling response body is not in this HAR (evicted or not captured); its "
+                        "server->client packets are missing",
+                        sid);
+    else if (is_post && !e.has_post)
+      builder_.diagnose("missing_body", where(e, ".request.postData"),
+                        "polling POST without postData; its client->server packets are missing", sid);
+    return;
+  }
+  const std::uint32_t origin = builder_.add_origin(where(e, body_path), /*indexed=*/false);
+  for (std::size_t i = 0; i < payload.packets.size(); ++i) {
+    WirePacket w;
+    w.t_us = is_post ? started_us : response_us;
+    w.dir = is_post ? Direction::client_to_server : Direction::server_to_client;
+    w.transport = Transport::polling;
+    w.origin = origin;
+    w.item = static_cast<std::uint32_t>(i);
+    w.packet = std::move(payload.packets[i]);
+    builder_.add(d, std::move(w));
+  }
+  if (payload.error)
+    builder_.diagnose("bad_eio_payload", where(e, body_path), payload.error->message(), sid);
+}
+
+} // namespace
+
+Result<std::int64_t> parse_iso8601_us(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
+  const auto bad = [&] {
+    return fail(errc::bad_har, "not an ISO-8601 date-time: \"" + std::string(s) + "\"");
+  };
+  const auto num = [&](std::size_t at, std::size_t len, int& out) {
+    if (at + len > s.size()) return false;
+    int v = 0;
+    for (std::size_t i = at; i < at + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    out = v;
+    return true;
+  };
+  int y, mo, d, h, mi, sec;
+  if (!num(0, 4, y) || s.size() < 19 || s[4] != '-' || !num(5, 2, mo) || s[7] != '-' ||
+      !num(8, 2, d) || (s[10] != 'T' && s[10] != ' ') || !num(11, 2, h) || s[13] != ':' ||
+      !num(14, 2, mi) || s[16] != ':' || !num(17, 2, sec))
+    return bad();
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return bad();
+  std::size_t i = 19;
+  std::int64_t frac_us = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    std::int64_t scale = 100000;
+    const std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      frac_us += (s[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == start) return bad();
+  }
+  std::int64_t offset_s = 0;
+  if (i < s.size() && (s[i] == 'Z' || s[i] == 'z')) {
+    ++i;
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    int oh, om;
+    const bool colon = i + 3 < s.size() && s[i + 3] == ':';
+    if (!num(i + 1, 2, oh) || !num(i + (colon ? 4 : 3), 2, om)) return bad();
+    offset_s = (oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+    i += colon ? 6 : 5;
+  } else if (i != s.size()) {
+    return bad();
+  }
+  if (i != s.size()) return bad();
+  // Days from the civil date (proleptic Gregorian), after H. Hinnant's well-known algorithm.
+  const int yy = y - (mo <= 2 ? 1 : 0);
+  const int era = (yy >= 0 ? yy : yy - 399) / 400;
+  const int yoe = yy - era * 400;
+  const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
+  const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  return secs * 1000000 + frac_us;
+}
+
+Status read_har(InputFile& file, SessionBuilder& builder, const HarOptions& options,
+                HarStats& stats) {
+  HarParser parser(file, builder, options, stats);
+  return parser.run();
+}
+
+} // namespace sio::recorder
