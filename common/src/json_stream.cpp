@@ -142,10 +142,13 @@ JsonReader::Token JsonReader::read_value_start(char c) {
   case 'n': return read_literal("null", Token::null);
   default:
     if (c == '-' || (c >= '0' && c <= '9')) return read_number();
-    return fail_at(pos_, std::string("unexpected character '") +
-                             (static_cast<unsigned char>(c) < 0x20 ? std::string("\\x") +
-                                                                         std::to_string(c)
-                                                                   : std::string(1, c)) +
+    if (static_cast<unsigned char>(c) < 0x20) {
+      static constexpr char hex_digits[] = "0123456789abcdef";
+      const auto u = static_cast<unsigned char>(c);
+      return fail_at(pos_, std::string("unexpected character '\\x") + hex_digits[u >> 4] +
+                               hex_digits[u & 15] + "' where a value was expected");
+    }
+    return fail_at(pos_, std::string("unexpected character '") + c +
                              "' where a value was expected");
   }
 }
