@@ -29,6 +29,7 @@ std::vector<std::pair<std::string, std::string>> parse_cookie_header(std::string
 }
 
 bool parse_set_cookie(std::string_view header, SetCookie& out) {
+  out = SetCookie{}; // a reused result must not keep the previous cookie's Path or Domain
   const auto semi = header.find(';');
   const std::string_view pair = trim(header.substr(0, semi));
   const auto eq = pair.find('=');

@@ -17,19 +17,43 @@ Json pairs_to_array(const std::vector<std::pair<std::string, std::string>>& pair
   return a;
 }
 
-Json message_to_json(const Message& m, int protocol) {
-  Json o = Json::object();
-  o["t_us"] = m.t_us;
-  o["dir"] = to_string(m.dir);
-  o["type"] = sock::to_string(m.type, protocol);
-  o["nsp"] = m.nsp;
-  if (m.event) o["event"] = *m.event;
-  if (m.args) o["args"] = *m.args;
-  if (m.ack_id) o["ackId"] = *m.ack_id;
-  if (m.data) o["data"] = *m.data;
-  if (m.attachments > 0) o["attachments"] = m.attachments;
-  o["transport"] = to_string(m.transport);
-  return o;
+/// Appends `j` to `out` as compact JSON.
+void append_json(std::string& out, const Json& j) {
+  out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void append_message(std::string& out, const Message& m, int protocol) {
+  out += "{\"t_us\":";
+  out += std::to_string(m.t_us);
+  out += ",\"dir\":\"";
+  out += to_string(m.dir);
+  out += "\",\"type\":\"";
+  out += sock::to_string(m.type, protocol);
+  out += "\",\"nsp\":";
+  append_json(out, Json(m.nsp));
+  if (m.event) {
+    out += ",\"event\":";
+    append_json(out, *m.event);
+  }
+  if (m.args) {
+    out += ",\"args\":";
+    append_json(out, *m.args);
+  }
+  if (m.ack_id) {
+    out += ",\"ackId\":";
+    out += std::to_string(*m.ack_id);
+  }
+  if (m.data) {
+    out += ",\"data\":";
+    append_json(out, *m.data);
+  }
+  if (m.attachments > 0) {
+    out += ",\"attachments\":";
+    out += std::to_string(m.attachments);
+  }
+  out += ",\"transport\":\"";
+  out += to_string(m.transport);
+  out += "\"}";
 }
 
 Json cookie_to_json(const CookieRecord& c) {
@@ -139,7 +163,7 @@ std::string recording_header_line(const Recording& rec) {
   return dump_json(h);
 }
 
-Json session_to_json(const Session& s) {
+void append_session_line(std::string& out, const Session& s) {
   Json o = Json::object();
   o["kind"] = "session";
   o["id"] = s.id;
@@ -170,12 +194,23 @@ Json session_to_json(const Session& s) {
                      {"ping", s.engine.ping},   {"pong", s.engine.pong},
                      {"noop", s.engine.noop},   {"upgrade", s.engine.upgrade},
                      {"probe", s.engine.probe}};
-  const int protocol = sock::protocol_for_eio(s.eio);
-  Json msgs = Json::array();
-  for (const auto& m : s.messages) msgs.push_back(message_to_json(m, protocol));
-  o["messages"] = std::move(msgs);
   o["source"] = s.source;
-  return o;
+  // Everything but the messages as one object, then the messages appended as its last member.
+  append_json(out, o);
+  out.pop_back(); // the closing '}'
+  out += ",\"messages\":[";
+  const int protocol = sock::protocol_for_eio(s.eio);
+  for (std::size_t i = 0; i < s.messages.size(); ++i) {
+    if (i > 0) out += ',';
+    append_message(out, s.messages[i], protocol);
+  }
+  out += "]}";
+}
+
+Json session_to_json(const Session& s) {
+  std::string line;
+  append_session_line(line, s);
+  return Json::parse(line);
 }
 
 std::string recording_diagnostics_line(const Recording& rec) {
@@ -206,13 +241,26 @@ void write_recording(const Recording& rec, AtomicOutput& out) {
   line += '\n';
   out.write(line);
   for (const auto& s : rec.sessions) {
-    line = dump_json(session_to_json(s));
+    line.clear();
+    append_session_line(line, s);
     line += '\n';
     out.write(line);
   }
   line = recording_diagnostics_line(rec);
   line += '\n';
   out.write(line);
+}
+
+std::string recording_text(const Recording& rec) {
+  std::string text = recording_header_line(rec);
+  text += '\n';
+  for (const auto& s : rec.sessions) {
+    append_session_line(text, s);
+    text += '\n';
+  }
+  text += recording_diagnostics_line(rec);
+  text += '\n';
+  return text;
 }
 
 Result<Session> session_from_json(const Json& j) {

@@ -73,12 +73,27 @@ const std::string* find_header(const std::vector<Header>& hs, std::string_view n
   return nullptr;
 }
 
-std::string sub_path(const std::string& parent, std::string_view key) {
-  return parent + "." + std::string(key);
-}
-std::string index_path(const std::string& parent, std::size_t i) {
-  return parent + "[" + std::to_string(i) + "]";
-}
+/// A JSON path built only when an error needs it: each level lives on the parser's stack and
+/// points at its parent ("$.log.entries[3].request.url").
+struct Path {
+  const Path* parent = nullptr;
+  std::string_view key; ///< member name, or empty for an array index
+  std::size_t index = 0;
+
+  Path(const char* root) : key(root) {}
+  Path(const Path& p, std::string_view k) : parent(&p), key(k) {}
+  Path(const Path& p, std::size_t i) : parent(&p), index(i) {}
+
+  [[nodiscard]] std::string str() const {
+    if (parent == nullptr) return std::string(key);
+    std::string s = parent->str();
+    if (key.empty()) return s + "[" + std::to_string(index) + "]";
+    return s + "." + std::string(key);
+  }
+};
+
+Path sub_path(const Path& parent, std::string_view key) { return Path(parent, key); }
+Path index_path(const Path& parent, std::size_t i) { return Path(parent, i); }
 
 class HarParser {
 public:
@@ -106,11 +121,11 @@ private:
     const Error& e = reader_.error();
     return fail(Error{e.code, place(e.offset) + ": " + e.context, e.offset});
   }
-  Failure har_error(const std::string& path, const std::string& what) const {
+  Failure har_error(const Path& path, const std::string& what) const {
     const auto off = reader_.token_offset();
-    return fail(Error{errc::bad_har, place(off) + ": " + path + ": " + what, off});
+    return fail(Error{errc::bad_har, place(off) + ": " + path.str() + ": " + what, off});
   }
-  Failure type_error(const std::string& path, std::string_view want, Token got) const {
+  Failure type_error(const Path& path, std::string_view want, Token got) const {
     if (got == Token::error) return json_error();
     return har_error(path, "expected " + std::string(want) + ", got " +
                                std::string(JsonReader::describe(got)));
@@ -124,7 +139,7 @@ private:
   }
 
   /// Calls f(key, first token of the value) for each member; f must consume the value.
-  template <class F> Status members(Token t, const std::string& path, F&& f) {
+  template <class F> Status members(Token t, const Path& path, F&& f) {
     if (t != Token::begin_object) return type_error(path, "an object", t);
     std::string key;
     for (;;) {
@@ -140,7 +155,7 @@ private:
   }
 
   /// Calls f(index, first token of the element) for each element; f must consume it.
-  template <class F> Status elements(Token t, const std::string& path, F&& f) {
+  template <class F> Status elements(Token t, const Path& path, F&& f) {
     if (t != Token::begin_array) return type_error(path, "an array", t);
     for (std::size_t i = 0;; ++i) {
       const Token e = reader_.next();
@@ -152,7 +167,7 @@ private:
   }
 
   /// A string field; null leaves `out` unchanged.
-  Status string_field(Token t, const std::string& path, std::string& out) {
+  Status string_field(Token t, const Path& path, std::string& out) {
     if (t == Token::null) return ok_status();
     if (t != Token::string) return type_error(path, "a string", t);
     out.assign(reader_.text());
@@ -160,7 +175,7 @@ private:
   }
 
   /// A number field; null leaves `out` unchanged.
-  Status number_field(Token t, const std::string& path, double& out) {
+  Status number_field(Token t, const Path& path, double& out) {
     if (t == Token::null) return ok_status();
     if (t != Token::number) return type_error(path, "a number", t);
     const auto text = reader_.text();
@@ -173,10 +188,10 @@ private:
   }
 
   /// [{name, value}, ...] (headers, cookies, queryString).
-  Status name_values(Token t, const std::string& path, std::vector<Header>& out) {
+  Status name_values(Token t, const Path& path, std::vector<Header>& out) {
     return elements(t, path, [&](std::size_t i, Token e) {
       Header h;
-      const std::string ep = index_path(path, i);
+      const Path ep = index_path(path, i);
       Status s = members(e, ep, [&](std::string_view key, Token v) -> Status {
         if (key == "name") return string_field(v, sub_path(ep, key), h.name);
         if (key == "value") return string_field(v, sub_path(ep, key), h.value);
@@ -191,10 +206,10 @@ private:
   // ---- HAR structure ------------------------------------------------------------------------
   Status parse_log(Token t);
   Status parse_entry(std::size_t index, Token t);
-  Status parse_request(Token t, const std::string& path, Entry& e);
-  Status parse_response(Token t, const std::string& path, Entry& e);
-  Status parse_timings(Token t, const std::string& path, Entry& e);
-  Status parse_ws_messages(Token t, const std::string& path, Entry& e);
+  Status parse_request(Token t, const Path& path, Entry& e);
+  Status parse_response(Token t, const Path& path, Entry& e);
+  Status parse_timings(Token t, const Path& path, Entry& e);
+  Status parse_ws_messages(Token t, const Path& path, Entry& e);
 
   // ---- turning entries into traffic ---------------------------------------------------------
   Status process(Entry& e);
@@ -203,7 +218,7 @@ private:
   void process_polling(Entry& e, const Url& url, int eio, std::string sid, std::int64_t started_us);
   void fill_meta(SessionDraft& d, const Entry& e, const Url& url, int eio);
   void record_cookies(SessionDraft& d, const Entry& e, std::int64_t started_us);
-  std::string entry_path(const Entry& e) const { return index_path("$.log.entries", e.index); }
+  std::string entry_path(const Entry& e) const { return "$.log.entries[" + std::to_string(e.index) + "]"; }
   std::string where(const Entry& e, std::string_view rest = {}) const {
     return file_.path() + ": " + entry_path(e) + std::string(rest);
   }
@@ -264,7 +279,8 @@ Status HarParser::parse_entry(std::size_t index, Token t) {
   Entry e;
   e.index = index;
   e.offset = reader_.token_offset();
-  const std::string path = index_path("$.log.entries", index);
+  static const Path root("$"), log(root, "log"), entries(log, "entries");
+  const Path path = index_path(entries, index);
   bool saw_request = false;
   bool saw_started = false;
   Status s = members(t, path, [&](std::string_view key, Token v) -> Status {
@@ -289,15 +305,15 @@ Status HarParser::parse_entry(std::size_t index, Token t) {
     return skip(v);
   });
   if (!s) return s;
-  if (!saw_request) return har_error(path + ".request", "missing");
-  if (!saw_started) return har_error(path + ".startedDateTime", "missing");
+  if (!saw_request) return har_error(Path(path, "request"), "missing");
+  if (!saw_started) return har_error(Path(path, "startedDateTime"), "missing");
   ++stats_.entries;
   s = process(e);
   file_.release_before(reader_.offset());
   return s;
 }
 
-Status HarParser::parse_request(Token t, const std::string& path, Entry& e) {
+Status HarParser::parse_request(Token t, const Path& path, Entry& e) {
   bool saw_url = false;
   Status s = members(t, path, [&](std::string_view key, Token v) -> Status {
     if (key == "method") return string_field(v, sub_path(path, key), e.method);
@@ -310,7 +326,7 @@ Status HarParser::parse_request(Token t, const std::string& path, Entry& e) {
     if (key == "postData") {
       if (v == Token::null) return ok_status();
       e.has_post = true;
-      const std::string pp = sub_path(path, key);
+      const Path pp = sub_path(path, key);
       return members(v, pp, [&](std::string_view k, Token pv) -> Status {
         if (k == "text") return string_field(pv, sub_path(pp, k), e.post_text);
         if (k == "mimeType") return string_field(pv, sub_path(pp, k), e.post_mime);
@@ -321,11 +337,11 @@ Status HarParser::parse_request(Token t, const std::string& path, Entry& e) {
     return skip(v);
   });
   if (!s) return s;
-  if (!saw_url) return har_error(path + ".url", "missing");
+  if (!saw_url) return har_error(Path(path, "url"), "missing");
   return ok_status();
 }
 
-Status HarParser::parse_response(Token t, const std::string& path, Entry& e) {
+Status HarParser::parse_response(Token t, const Path& path, Entry& e) {
   return members(t, path, [&](std::string_view key, Token v) -> Status {
     if (key == "status") {
       double st = 0;
@@ -338,9 +354,9 @@ Status HarParser::parse_response(Token t, const std::string& path, Entry& e) {
     }
     if (key == "headers") return name_values(v, sub_path(path, key), e.resp_headers);
     if (key == "cookies") return name_values(v, sub_path(path, key), e.resp_cookies);
-    if (key == "_error") return v == Token::string ? string_field(v, "", e.error) : skip(v);
+    if (key == "_error") return v == Token::string ? string_field(v, sub_path(path, key), e.error) : skip(v);
     if (key == "content") {
-      const std::string cp = sub_path(path, key);
+      const Path cp = sub_path(path, key);
       return members(v, cp, [&](std::string_view k, Token cv) -> Status {
         if (k == "text") {
           if (cv == Token::string) e.has_content_text = true;
@@ -355,7 +371,7 @@ Status HarParser::parse_response(Token t, const std::string& path, Entry& e) {
   });
 }
 
-Status HarParser::parse_timings(Token t, const std::string& path, Entry& e) {
+Status HarParser::parse_timings(Token t, const Path& path, Entry& e) {
   e.has_timings = true;
   return members(t, path, [&](std::string_view key, Token v) -> Status {
     if (key == "blocked") return number_field(v, sub_path(path, key), e.blocked);
@@ -367,10 +383,10 @@ Status HarParser::parse_timings(Token t, const std::string& path, Entry& e) {
   });
 }
 
-Status HarParser::parse_ws_messages(Token t, const std::string& path, Entry& e) {
+Status HarParser::parse_ws_messages(Token t, const Path& path, Entry& e) {
   return elements(t, path, [&](std::size_t i, Token m) -> Status {
     WsFrame f;
-    const std::string mp = index_path(path, i);
+    const Path mp = index_path(path, i);
     bool saw_type = false, saw_time = false, saw_opcode = false, saw_data = false;
     Status s = members(m, mp, [&](std::string_view key, Token v) -> Status {
       if (key == "type") {

@@ -8,32 +8,32 @@ namespace sio::recorder {
 namespace {
 
 /// Fills a Message from a decoded Socket.IO packet (data split into event name and args).
-Message to_message(const sock::Packet& p, const WirePacket& w, std::int64_t start_us) {
+Message to_message(sock::Packet&& p, const WirePacket& w, std::int64_t start_us) {
   Message m;
   m.t_us = w.t_us - start_us;
   m.dir = w.dir;
   m.transport = w.transport;
   m.type = p.type;
-  m.nsp = p.nsp;
+  m.nsp = std::move(p.nsp);
   m.ack_id = p.ack_id;
   m.attachments = p.attachments;
   switch (p.type) {
   case sock::PacketType::event:
   case sock::PacketType::binary_event:
     if (p.data && p.data->is_array() && !p.data->empty()) {
-      m.event = (*p.data)[0];
-      Json args = Json::array();
-      for (std::size_t i = 1; i < p.data->size(); ++i) args.push_back((*p.data)[i]);
-      m.args = std::move(args);
+      auto& all = p.data->get_ref<Json::array_t&>();
+      m.event = std::move(all.front());
+      all.erase(all.begin()); // what is left are the arguments
+      m.args = std::move(*p.data);
     }
     break;
   case sock::PacketType::ack:
   case sock::PacketType::binary_ack:
-    m.args = p.data ? *p.data : Json::array();
+    m.args = p.data ? std::move(*p.data) : Json::array();
     break;
   case sock::PacketType::connect:
   case sock::PacketType::connect_error:
-    m.data = p.data;
+    m.data = std::move(p.data);
     break;
   case sock::PacketType::disconnect: break;
   }
@@ -128,7 +128,7 @@ void SessionBuilder::decode_session(SessionDraft& d, Session& out) {
              std::string("binary packet lacks some of its ") + std::to_string(p->attachments) +
                  " attachment(s) (" + reason + "); kept with placeholders",
              out.sid);
-    out.messages.push_back(to_message(*p, w, out.started_us));
+    out.messages.push_back(to_message(std::move(*p), w, out.started_us));
   };
 
   for (const WirePacket& w : packets) {
@@ -170,7 +170,7 @@ void SessionBuilder::decode_session(SessionDraft& d, Session& out) {
         continue;
       }
       if (r->has_value()) {
-        out.messages.push_back(to_message(**r, *pending_wire[side], out.started_us));
+        out.messages.push_back(to_message(std::move(**r), *pending_wire[side], out.started_us));
         pending_wire[side] = nullptr;
       }
       continue;
@@ -190,7 +190,7 @@ void SessionBuilder::decode_session(SessionDraft& d, Session& out) {
       if (!st) diagnose("bad_attachment", where(w.origin, w.item), st.error().message(), out.sid);
       continue;
     }
-    out.messages.push_back(to_message(*sp, w, out.started_us));
+    out.messages.push_back(to_message(std::move(*sp), w, out.started_us));
   }
   finish_pending(0, "the session ended");
   finish_pending(1, "the session ended");

@@ -175,9 +175,7 @@ TEST(SamplesTruthTest, OutputIsDeterministic) {
   std::string first, second;
   for (std::string* out : {&first, &second}) {
     const Recording rec = record_one("har/a1/devtools.har");
-    *out = recording_header_line(rec) + "\n";
-    for (const auto& s : rec.sessions) *out += dump_json(session_to_json(s)) + "\n";
-    *out += recording_diagnostics_line(rec) + "\n";
+    *out = recording_text(rec);
   }
   EXPECT_EQ(first, second);
 }
@@ -197,9 +195,7 @@ TEST(SamplesTruthTest, SeveralInputsGiveSeveralSessionsInTimeOrder) {
 
 TEST(SamplesTruthTest, RecordingRoundTripsThroughJsonLines) {
   const Recording rec = record_one("har/a1/devtools.har");
-  std::string text = recording_header_line(rec) + "\n";
-  for (const auto& s : rec.sessions) text += dump_json(session_to_json(s)) + "\n";
-  text += recording_diagnostics_line(rec) + "\n";
+  const std::string text = recording_text(rec);
   auto back = read_recording(text, "a1.jsonl");
   ASSERT_TRUE(back) << back.error().message();
   ASSERT_EQ(back->sessions.size(), 1u);

@@ -12,13 +12,18 @@ namespace sio {
 
 /// The header line (without newline).
 std::string recording_header_line(const Recording& rec);
-/// One session as a JSON object (without newline).
+/// Appends one session as a JSON object (without newline) to `out`. Messages are written
+/// straight from the model, without building a JSON tree of the whole session.
+void append_session_line(std::string& out, const Session& s);
+/// One session as a JSON value (convenience for tests and tools; parses append_session_line).
 Json session_to_json(const Session& s);
 /// The diagnostics trailer line (without newline).
 std::string recording_diagnostics_line(const Recording& rec);
 
 /// Writes the whole recording to `out` (the caller commits it).
 void write_recording(const Recording& rec, AtomicOutput& out);
+/// The whole recording as text (header, sessions, diagnostics; one per line).
+std::string recording_text(const Recording& rec);
 
 /// Serialises a JSON value compactly, as JSON.stringify would (UTF-8 kept, never throws).
 std::string dump_json(const Json& j);

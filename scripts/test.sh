@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every test: installs what is missing, builds with warnings as errors, runs the whole suite
+# (unit tests, the sample captures against their truth, the CLI end to end), then the same suite
+# under AddressSanitizer + UndefinedBehaviorSanitizer. Set SIO_SKIP_SANITIZERS=1 to skip that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+jobs=$(nproc)
+
+echo "== build (dev preset: -Werror) and test"
+scripts/build.sh dev
+ctest --preset dev -j"$jobs"
+
+if [ "${SIO_SKIP_SANITIZERS:-0}" != 1 ]; then
+  echo "== build (asan-ubsan preset) and test"
+  cmake --preset asan-ubsan >/dev/null
+  cmake --build --preset asan-ubsan -- -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --preset asan-ubsan -j"$jobs"
+fi
