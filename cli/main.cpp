@@ -8,7 +8,8 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"sioreplay " SIO_VERSION
-               ": record real Socket.IO traffic (HAR) and turn it into load tests", "sioreplay"};
+               ": record real Socket.IO traffic (HAR) and turn it into load tests",
+               "sioreplay"};
   app.set_version_flag("--version", "sioreplay " SIO_VERSION);
   app.require_subcommand(1);
   app.footer("Exit codes: 0 success, 1 bad input or failed run, 2 usage error.\n"

@@ -48,16 +48,19 @@ int run_record(const RecordArgs& args) {
 void add_record(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RecordArgs>();
   auto* sub = app.add_subcommand(
-      "record", "Rebuild every Socket.IO session of browser HAR files into a recording (JSON Lines)");
-  sub->add_option("inputs", args->options.inputs,
-                  "HAR files (Chrome/Chromium DevTools, Playwright, Firefox); - reads standard input")
+      "record",
+      "Rebuild every Socket.IO session of browser HAR files into a recording (JSON Lines)");
+  sub->add_option(
+         "inputs", args->options.inputs,
+         "HAR files (Chrome/Chromium DevTools, Playwright, Firefox); - reads standard input")
       ->required();
   sub->add_option("-o,--output", args->output,
                   "Recording to write (atomically); - is standard output")
       ->capture_default_str();
-  sub->add_option("--path", args->options.path,
-                  "Only Engine.IO requests on this path (e.g. /socket.io/); default: any path whose "
-                  "query has EIO= and transport=");
+  sub->add_option(
+      "--path", args->options.path,
+      "Only Engine.IO requests on this path (e.g. /socket.io/); default: any path whose "
+      "query has EIO= and transport=");
   sub->add_flag("-q,--quiet", args->quiet, "Do not print the summary on standard error");
   sub->footer("The summary (sessions, messages by type, diagnostics) goes to standard error.\n"
               "Exit 1 when an input is unreadable or malformed (the error names the file and the\n"
@@ -67,7 +70,8 @@ void add_record(CLI::App& app, int& exit_code) {
 
 void add_pending(CLI::App& app, int& exit_code) {
   for (const auto& [name, what] :
-       {std::pair{"convert", "Turn a recording into an Artillery v2 scenario (not yet implemented)"},
+       {std::pair{"convert",
+                  "Turn a recording into an Artillery v2 scenario (not yet implemented)"},
         std::pair{"replay", "Replay a scenario or recording at N x load (not yet implemented)"},
         std::pair{"report", "Merge and render reports (not yet implemented)"}}) {
     auto* sub = app.add_subcommand(name, what);

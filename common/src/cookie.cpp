@@ -18,7 +18,8 @@ std::vector<std::pair<std::string, std::string>> parse_cookie_header(std::string
     if (!part.empty()) {
       const auto eq = part.find('=');
       if (eq != std::string_view::npos)
-        out.emplace_back(std::string(trim(part.substr(0, eq))), std::string(trim(part.substr(eq + 1))));
+        out.emplace_back(std::string(trim(part.substr(0, eq))),
+                         std::string(trim(part.substr(eq + 1))));
       else
         out.emplace_back(std::string(), std::string(part)); // a nameless cookie (RFC 6265 §5.2)
     }
@@ -38,15 +39,16 @@ bool parse_set_cookie(std::string_view header, SetCookie& out) {
   out.value = std::string(trim(pair.substr(eq + 1)));
   if (out.value.size() >= 2 && out.value.front() == '"' && out.value.back() == '"')
     out.value = out.value.substr(1, out.value.size() - 2);
-  out.attributes = semi == std::string_view::npos ? std::string()
-                                                  : std::string(trim(header.substr(semi + 1)));
+  out.attributes =
+      semi == std::string_view::npos ? std::string() : std::string(trim(header.substr(semi + 1)));
   std::string_view attrs = out.attributes;
   while (!attrs.empty()) {
     const auto s = attrs.find(';');
     const std::string_view a = trim(attrs.substr(0, s));
     const auto e = a.find('=');
     const std::string_view key = trim(a.substr(0, e));
-    const std::string_view val = e == std::string_view::npos ? std::string_view() : trim(a.substr(e + 1));
+    const std::string_view val =
+        e == std::string_view::npos ? std::string_view() : trim(a.substr(e + 1));
     if (iequals(key, "path")) out.path = std::string(val);
     if (iequals(key, "domain")) out.domain = std::string(val);
     if (s == std::string_view::npos) break;

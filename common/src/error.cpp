@@ -8,21 +8,36 @@ public:
   const char* name() const noexcept override { return "sioreplay"; }
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-    case errc::ok: return "no error";
-    case errc::io_error: return "I/O error";
-    case errc::is_directory: return "is a directory";
-    case errc::empty_input: return "empty input";
-    case errc::truncated_input: return "input ends too early";
-    case errc::bad_json: return "invalid JSON";
-    case errc::bad_har: return "not a valid HAR";
-    case errc::no_socketio_traffic: return "no Socket.IO traffic found";
-    case errc::eio_bad_packet: return "bad Engine.IO packet";
-    case errc::sio_bad_packet: return "bad Socket.IO packet";
-    case errc::bad_base64: return "bad base64";
-    case errc::limit_exceeded: return "limit exceeded";
-    case errc::bad_recording: return "bad recording";
-    case errc::unsupported: return "not supported";
-    case errc::usage: return "usage error";
+    case errc::ok:
+      return "no error";
+    case errc::io_error:
+      return "I/O error";
+    case errc::is_directory:
+      return "is a directory";
+    case errc::empty_input:
+      return "empty input";
+    case errc::truncated_input:
+      return "input ends too early";
+    case errc::bad_json:
+      return "invalid JSON";
+    case errc::bad_har:
+      return "not a valid HAR";
+    case errc::no_socketio_traffic:
+      return "no Socket.IO traffic found";
+    case errc::eio_bad_packet:
+      return "bad Engine.IO packet";
+    case errc::sio_bad_packet:
+      return "bad Socket.IO packet";
+    case errc::bad_base64:
+      return "bad base64";
+    case errc::limit_exceeded:
+      return "limit exceeded";
+    case errc::bad_recording:
+      return "bad recording";
+    case errc::unsupported:
+      return "not supported";
+    case errc::usage:
+      return "usage error";
     }
     return "unknown error " + std::to_string(ev);
   }

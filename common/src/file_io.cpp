@@ -10,7 +10,9 @@
 namespace sio {
 namespace {
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 } // namespace
 
@@ -80,7 +82,9 @@ Result<InputFile> InputFile::open(const std::string& path) {
   return f;
 }
 
-InputFile::InputFile(InputFile&& o) noexcept { *this = std::move(o); }
+InputFile::InputFile(InputFile&& o) noexcept {
+  *this = std::move(o);
+}
 
 InputFile& InputFile::operator=(InputFile&& o) noexcept {
   if (this == &o) return *this;
@@ -123,9 +127,25 @@ Result<AtomicOutput> AtomicOutput::create(const std::string& path) {
   const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   if (base.empty()) return fail(errc::io_error, path + ": the output path names a folder");
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode))
     return fail(errc::is_directory, path + ": the output path is a directory");
-  std::string temp = (slash == std::string::npos ? std::string() : dir) + "." + base + ".tmp.XXXXXX";
+  if (exists && !S_ISREG(st.st_mode)) {
+    // A device or FIFO (e.g. /dev/null) is written in place: renaming a temporary onto it would
+    // replace the device with a regular file. temp_path_ stays empty; commit() just closes it.
+    const int dfd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (dfd < 0)
+      return fail(errc::io_error, path + ": cannot open the output: " + errno_text(errno));
+    out.file_ = ::fdopen(dfd, "wb");
+    if (out.file_ == nullptr) {
+      const int e = errno;
+      ::close(dfd);
+      return fail(errc::io_error, path + ": " + errno_text(e));
+    }
+    return out;
+  }
+  std::string temp =
+      (slash == std::string::npos ? std::string() : dir) + "." + base + ".tmp.XXXXXX";
   const int fd = ::mkstemp(temp.data());
   if (fd < 0)
     return fail(errc::io_error, path + ": cannot create the output file: " + errno_text(errno));
@@ -144,7 +164,9 @@ Result<AtomicOutput> AtomicOutput::create(const std::string& path) {
   return out;
 }
 
-AtomicOutput::AtomicOutput(AtomicOutput&& o) noexcept { *this = std::move(o); }
+AtomicOutput::AtomicOutput(AtomicOutput&& o) noexcept {
+  *this = std::move(o);
+}
 
 AtomicOutput& AtomicOutput::operator=(AtomicOutput&& o) noexcept {
   if (this == &o) return *this;
@@ -159,7 +181,9 @@ AtomicOutput& AtomicOutput::operator=(AtomicOutput&& o) noexcept {
   return *this;
 }
 
-AtomicOutput::~AtomicOutput() { discard(); }
+AtomicOutput::~AtomicOutput() {
+  discard();
+}
 
 void AtomicOutput::discard() noexcept {
   if (file_ != nullptr && !to_stdout_) std::fclose(file_);
@@ -179,6 +203,14 @@ Status AtomicOutput::commit() {
     const bool bad = std::fflush(file_) != 0 || write_failed_;
     file_ = nullptr;
     if (bad) return fail(errc::io_error, "standard output: write failed: " + errno_text(errno));
+    return ok_status();
+  }
+  if (temp_path_.empty()) { // a device or FIFO written in place
+    const bool bad = write_failed_ || std::fflush(file_) != 0;
+    const int e = errno;
+    const bool close_bad = std::fclose(file_) != 0;
+    file_ = nullptr;
+    if (bad || close_bad) return fail(errc::io_error, path_ + ": write failed: " + errno_text(e));
     return ok_status();
   }
   bool bad = write_failed_ || std::fflush(file_) != 0 || ::fsync(::fileno(file_)) != 0;

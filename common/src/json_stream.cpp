@@ -7,7 +7,9 @@
 namespace sio {
 namespace {
 
-bool is_ws(char c) noexcept { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+bool is_ws(char c) noexcept {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -25,18 +27,29 @@ JsonReader::JsonReader(std::string_view doc, std::size_t max_depth)
 
 std::string_view JsonReader::describe(Token t) noexcept {
   switch (t) {
-  case Token::begin_object: return "an object";
-  case Token::end_object: return "the end of an object";
-  case Token::begin_array: return "an array";
-  case Token::end_array: return "the end of an array";
-  case Token::key: return "a member name";
-  case Token::string: return "a string";
-  case Token::number: return "a number";
+  case Token::begin_object:
+    return "an object";
+  case Token::end_object:
+    return "the end of an object";
+  case Token::begin_array:
+    return "an array";
+  case Token::end_array:
+    return "the end of an array";
+  case Token::key:
+    return "a member name";
+  case Token::string:
+    return "a string";
+  case Token::number:
+    return "a number";
   case Token::boolean_true:
-  case Token::boolean_false: return "a boolean";
-  case Token::null: return "null";
-  case Token::end: return "the end of the document";
-  case Token::error: return "an error";
+  case Token::boolean_false:
+    return "a boolean";
+  case Token::null:
+    return "null";
+  case Token::end:
+    return "the end of the document";
+  case Token::error:
+    return "an error";
   }
   return "a token";
 }
@@ -69,10 +82,11 @@ JsonReader::Token JsonReader::next() {
     token_start_ = pos_;
     if (pos_ >= size_) {
       if (expect_ == Expect::done) return last_ = Token::end;
-      return fail_at(pos_, stack_.empty() && expect_ == Expect::value
-                               ? "no JSON value (the input is empty or only white space)"
-                               : "the document ends inside " +
-                                     std::string(stack_.back() == '{' ? "an object" : "an array"),
+      return fail_at(pos_,
+                     stack_.empty() && expect_ == Expect::value
+                         ? "no JSON value (the input is empty or only white space)"
+                         : "the document ends inside " +
+                               std::string(stack_.back() == '{' ? "an object" : "an array"),
                      stack_.empty() && expect_ == Expect::value ? errc::empty_input
                                                                 : errc::truncated_input);
     }
@@ -80,7 +94,8 @@ JsonReader::Token JsonReader::next() {
     switch (expect_) {
     case Expect::done:
       return fail_at(pos_, "unexpected text after the end of the JSON document");
-    case Expect::value: return read_value_start(c);
+    case Expect::value:
+      return read_value_start(c);
     case Expect::value_or_end:
       if (c == ']') {
         ++pos_;
@@ -136,10 +151,14 @@ JsonReader::Token JsonReader::read_value_start(char c) {
     stack_.push_back(c);
     expect_ = c == '{' ? Expect::key_or_end : Expect::value_or_end;
     return last_ = c == '{' ? Token::begin_object : Token::begin_array;
-  case '"': return read_string(false);
-  case 't': return read_literal("true", Token::boolean_true);
-  case 'f': return read_literal("false", Token::boolean_false);
-  case 'n': return read_literal("null", Token::null);
+  case '"':
+    return read_string(false);
+  case 't':
+    return read_literal("true", Token::boolean_true);
+  case 'f':
+    return read_literal("false", Token::boolean_false);
+  case 'n':
+    return read_literal("null", Token::null);
   default:
     if (c == '-' || (c >= '0' && c <= '9')) return read_number();
     if (static_cast<unsigned char>(c) < 0x20) {
@@ -148,8 +167,8 @@ JsonReader::Token JsonReader::read_value_start(char c) {
       return fail_at(pos_, std::string("unexpected character '\\x") + hex_digits[u >> 4] +
                                hex_digits[u & 15] + "' where a value was expected");
     }
-    return fail_at(pos_, std::string("unexpected character '") + c +
-                             "' where a value was expected");
+    return fail_at(pos_,
+                   std::string("unexpected character '") + c + "' where a value was expected");
   }
 }
 
@@ -226,14 +245,30 @@ JsonReader::Token JsonReader::read_string(bool is_key) {
       const char e = doc_[i + 1];
       i += 2;
       switch (e) {
-      case '"': scratch_ += '"'; break;
-      case '\\': scratch_ += '\\'; break;
-      case '/': scratch_ += '/'; break;
-      case 'b': scratch_ += '\b'; break;
-      case 'f': scratch_ += '\f'; break;
-      case 'n': scratch_ += '\n'; break;
-      case 'r': scratch_ += '\r'; break;
-      case 't': scratch_ += '\t'; break;
+      case '"':
+        scratch_ += '"';
+        break;
+      case '\\':
+        scratch_ += '\\';
+        break;
+      case '/':
+        scratch_ += '/';
+        break;
+      case 'b':
+        scratch_ += '\b';
+        break;
+      case 'f':
+        scratch_ += '\f';
+        break;
+      case 'n':
+        scratch_ += '\n';
+        break;
+      case 'r':
+        scratch_ += '\r';
+        break;
+      case 't':
+        scratch_ += '\t';
+        break;
       case 'u': {
         const auto read_hex4 = [&](std::size_t at, char32_t& out) {
           if (at + 4 > size_) return false;
@@ -264,7 +299,8 @@ JsonReader::Token JsonReader::read_string(bool is_key) {
         append_utf8(scratch_, cp);
         break;
       }
-      default: return fail_at(i - 2, "invalid escape sequence in a string");
+      default:
+        return fail_at(i - 2, "invalid escape sequence in a string");
       }
     }
     text_ = scratch_;

@@ -98,11 +98,12 @@ public:
       return static_cast<const Json*>(nullptr);
     }
     const auto t = it->type();
-    const bool number_ok = (a == Json::value_t::number_integer || b == Json::value_t::number_integer) &&
-                           (t == Json::value_t::number_unsigned || t == Json::value_t::number_integer);
+    const bool number_ok =
+        (a == Json::value_t::number_integer || b == Json::value_t::number_integer) &&
+        (t == Json::value_t::number_unsigned || t == Json::value_t::number_integer);
     if (t != a && t != b && !number_ok)
-      return fail(errc::bad_recording, where_ + ": field \"" + key + "\" has the wrong type (" +
-                                           it->type_name() + ")");
+      return fail(errc::bad_recording,
+                  where_ + ": field \"" + key + "\" has the wrong type (" + it->type_name() + ")");
     return &*it;
   }
   const std::string& where() const { return where_; }
@@ -190,10 +191,10 @@ void append_session_line(std::string& out, const Session& s) {
   Json http = Json::array();
   for (const auto& h : s.http) http.push_back(http_to_json(h));
   o["http"] = std::move(http);
-  o["engine"] = Json{{"open", s.engine.open},   {"close", s.engine.close},
-                     {"ping", s.engine.ping},   {"pong", s.engine.pong},
-                     {"noop", s.engine.noop},   {"upgrade", s.engine.upgrade},
-                     {"probe", s.engine.probe}};
+  o["engine"] =
+      Json{{"open", s.engine.open},  {"close", s.engine.close}, {"ping", s.engine.ping},
+           {"pong", s.engine.pong},  {"noop", s.engine.noop},   {"upgrade", s.engine.upgrade},
+           {"probe", s.engine.probe}};
   o["source"] = s.source;
   // Everything but the messages as one object, then the messages appended as its last member.
   append_json(out, o);
@@ -292,7 +293,8 @@ Result<Session> session_from_json(const Json& j) {
   s.sid = sid->get<std::string>();
   s.eio = eio->get<int>();
   if (s.eio != 3 && s.eio != 4)
-    return fail(errc::bad_recording, "session: \"eio\" must be 3 or 4, got " + std::to_string(s.eio));
+    return fail(errc::bad_recording,
+                "session: \"eio\" must be 3 or 4, got " + std::to_string(s.eio));
   s.url = url->get<std::string>();
   if (path) s.path = path->get<std::string>();
   auto q = read_pairs(query, "session.query");
@@ -300,9 +302,12 @@ Result<Session> session_from_json(const Json& j) {
   s.query = std::move(*q);
   if (transports) {
     for (const auto& t : *transports) {
-      if (t == "polling") s.transports.push_back(Transport::polling);
-      else if (t == "websocket") s.transports.push_back(Transport::websocket);
-      else return fail(errc::bad_recording, "session.transports: unknown transport " + t.dump());
+      if (t == "polling")
+        s.transports.push_back(Transport::polling);
+      else if (t == "websocket")
+        s.transports.push_back(Transport::websocket);
+      else
+        return fail(errc::bad_recording, "session.transports: unknown transport " + t.dump());
     }
   }
   if (upgraded) s.upgraded = upgraded->get<bool>();
@@ -322,7 +327,7 @@ Result<Session> session_from_json(const Json& j) {
       const auto it = engine->find(k);
       return it != engine->end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
     };
-    s.engine = {count("open"), count("close"), count("ping"), count("pong"),
+    s.engine = {count("open"), count("close"),   count("ping"), count("pong"),
                 count("noop"), count("upgrade"), count("probe")};
   }
   if (cookies) {
@@ -342,9 +347,12 @@ Result<Session> session_from_json(const Json& j) {
       SIO_TRY_FIELD(eng, cf.get("engineio", false, VT::boolean));
       SIO_TRY_FIELD(cnt, cf.get("count", false, VT::number_integer));
       CookieRecord c;
-      if (*kind == "sent") c.kind = CookieRecord::Kind::sent;
-      else if (*kind == "set") c.kind = CookieRecord::Kind::set;
-      else return fail(errc::bad_recording, where + ".kind: expected \"sent\" or \"set\"");
+      if (*kind == "sent")
+        c.kind = CookieRecord::Kind::sent;
+      else if (*kind == "set")
+        c.kind = CookieRecord::Kind::set;
+      else
+        return fail(errc::bad_recording, where + ".kind: expected \"sent\" or \"set\"");
       c.name = name->get<std::string>();
       c.value = value->get<std::string>();
       if (attrs) c.attributes = attrs->get<std::string>();
@@ -401,9 +409,13 @@ Result<Session> session_from_json(const Json& j) {
     SIO_TRY_FIELD(tr, mf.get("transport", false, VT::string));
     Message m;
     m.t_us = t->get<std::int64_t>();
-    if (*dir == "client->server") m.dir = Direction::client_to_server;
-    else if (*dir == "server->client") m.dir = Direction::server_to_client;
-    else return fail(errc::bad_recording, where + ".dir: expected \"client->server\" or \"server->client\"");
+    if (*dir == "client->server")
+      m.dir = Direction::client_to_server;
+    else if (*dir == "server->client")
+      m.dir = Direction::server_to_client;
+    else
+      return fail(errc::bad_recording,
+                  where + ".dir: expected \"client->server\" or \"server->client\"");
     const auto pt = sock::packet_type_from_string(type->get<std::string>());
     if (!pt) return fail(errc::bad_recording, where + ".type: unknown packet type " + type->dump());
     m.type = *pt;
@@ -444,14 +456,14 @@ Result<Recording> read_recording(std::string_view text, const std::string& name)
     if (!j.is_object()) return fail(errc::bad_recording, at + ": expected a JSON object");
     if (!header_seen) {
       if (string_or_empty(j, "format") != "sioreplay-recording")
-        return fail(errc::bad_recording,
-                    at + ": not a sioreplay recording (the first line must have \"format\":\"sioreplay-recording\")");
+        return fail(errc::bad_recording, at + ": not a sioreplay recording (the first line must "
+                                              "have \"format\":\"sioreplay-recording\")");
       const auto v = j.find("version");
       if (v == j.end() || !v->is_number_integer() || v->get<int>() != recording_version)
-        return fail(errc::bad_recording,
-                    at + ": recording version " + (v == j.end() ? std::string("(missing)") : v->dump()) +
-                        " is not supported (this build reads version " +
-                        std::to_string(recording_version) + ")");
+        return fail(errc::bad_recording, at + ": recording version " +
+                                             (v == j.end() ? std::string("(missing)") : v->dump()) +
+                                             " is not supported (this build reads version " +
+                                             std::to_string(recording_version) + ")");
       if (const auto src = j.find("source"); src != j.end() && src->is_array())
         for (const auto& s : *src)
           if (s.is_string()) rec.sources.push_back(s.get<std::string>());

@@ -5,7 +5,9 @@
 namespace sio {
 namespace {
 
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+char lower(char c) noexcept {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
 
 int hex(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -79,7 +81,8 @@ Result<Url> parse_url(std::string_view text) {
   rest = path_start == std::string_view::npos ? std::string_view() : rest.substr(path_start);
   const auto at = authority.rfind('@');
   if (at != std::string_view::npos) authority = authority.substr(at + 1);
-  if (authority.empty()) return fail(errc::bad_har, "URL without a host: '" + std::string(text) + "'");
+  if (authority.empty())
+    return fail(errc::bad_har, "URL without a host: '" + std::string(text) + "'");
   std::string_view port_text;
   if (authority.front() == '[') {
     const auto close = authority.find(']');
@@ -97,7 +100,8 @@ Result<Url> parse_url(std::string_view text) {
   u.port = default_port(u.scheme);
   if (!port_text.empty()) {
     int p = 0;
-    const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
+    const auto [ptr, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
     if (ec != std::errc{} || ptr != port_text.data() + port_text.size() || p <= 0 || p > 65535)
       return fail(errc::bad_har, "URL with a bad port: '" + std::string(text) + "'");
     u.port = p;

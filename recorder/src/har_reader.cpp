@@ -53,11 +53,28 @@ struct Entry {
 
 /// Request headers a replay should carry: everything but what browsers and HTTP add by themselves.
 bool header_matters(std::string_view name) {
-  static constexpr std::string_view skip[] = {
-      "host", "connection", "accept", "accept-encoding", "accept-language", "cache-control",
-      "pragma", "referer", "user-agent", "origin", "cookie", "content-length", "content-type",
-      "upgrade", "dnt", "priority", "te", "if-none-match", "if-modified-since", "keep-alive",
-      "transfer-encoding", "x-requested-with"};
+  static constexpr std::string_view skip[] = {"host",
+                                              "connection",
+                                              "accept",
+                                              "accept-encoding",
+                                              "accept-language",
+                                              "cache-control",
+                                              "pragma",
+                                              "referer",
+                                              "user-agent",
+                                              "origin",
+                                              "cookie",
+                                              "content-length",
+                                              "content-type",
+                                              "upgrade",
+                                              "dnt",
+                                              "priority",
+                                              "te",
+                                              "if-none-match",
+                                              "if-modified-since",
+                                              "keep-alive",
+                                              "transfer-encoding",
+                                              "x-requested-with"};
   if (name.empty() || name[0] == ':') return false;
   std::string lower(name);
   for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
@@ -92,20 +109,26 @@ struct Path {
   }
 };
 
-Path sub_path(const Path& parent, std::string_view key) { return Path(parent, key); }
-Path index_path(const Path& parent, std::size_t i) { return Path(parent, i); }
+Path sub_path(const Path& parent, std::string_view key) {
+  return Path(parent, key);
+}
+Path index_path(const Path& parent, std::size_t i) {
+  return Path(parent, i);
+}
 
 class HarParser {
 public:
   HarParser(InputFile& file, SessionBuilder& builder, const HarOptions& options, HarStats& stats)
-      : file_(file), reader_(file.data()), builder_(builder), options_(options), stats_(stats) {}
+      : file_(file), bom_(file.data().substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0),
+        reader_(file.data().substr(bom_)), builder_(builder), options_(options), stats_(stats) {}
 
   Status run();
 
 private:
   // ---- errors -------------------------------------------------------------------------------
   /// "file:line:col" for a byte offset (computed only when an error is reported).
-  std::string place(std::uint64_t offset) const {
+  std::string place(std::uint64_t json_offset) const {
+    const std::uint64_t offset = json_offset + bom_;
     const std::string_view d = file_.data();
     const std::size_t end = std::min<std::size_t>(offset, d.size());
     std::size_t line = 1;
@@ -119,11 +142,11 @@ private:
   }
   Failure json_error() const {
     const Error& e = reader_.error();
-    return fail(Error{e.code, place(e.offset) + ": " + e.context, e.offset});
+    return fail(Error{e.code, place(e.offset) + ": " + e.context, e.offset + bom_});
   }
   Failure har_error(const Path& path, const std::string& what) const {
     const auto off = reader_.token_offset();
-    return fail(Error{errc::bad_har, place(off) + ": " + path.str() + ": " + what, off});
+    return fail(Error{errc::bad_har, place(off) + ": " + path.str() + ": " + what, off + bom_});
   }
   Failure type_error(const Path& path, std::string_view want, Token got) const {
     if (got == Token::error) return json_error();
@@ -134,7 +157,8 @@ private:
   // ---- generic walkers ----------------------------------------------------------------------
   Status skip(Token t) {
     if (t == Token::error) return json_error();
-    if ((t == Token::begin_object || t == Token::begin_array) && !reader_.skip()) return json_error();
+    if ((t == Token::begin_object || t == Token::begin_array) && !reader_.skip())
+      return json_error();
     return ok_status();
   }
 
@@ -214,17 +238,21 @@ private:
   // ---- turning entries into traffic ---------------------------------------------------------
   Status process(Entry& e);
   void process_page(Entry& e, std::int64_t started_us);
-  void process_websocket(Entry& e, const Url& url, int eio, std::string sid, std::int64_t started_us);
+  void process_websocket(Entry& e, const Url& url, int eio, std::string sid,
+                         std::int64_t started_us);
   void process_polling(Entry& e, const Url& url, int eio, std::string sid, std::int64_t started_us);
   void fill_meta(SessionDraft& d, const Entry& e, const Url& url, int eio);
   void record_cookies(SessionDraft& d, const Entry& e, std::int64_t started_us);
-  std::string entry_path(const Entry& e) const { return "$.log.entries[" + std::to_string(e.index) + "]"; }
+  std::string entry_path(const Entry& e) const {
+    return "$.log.entries[" + std::to_string(e.index) + "]";
+  }
   std::string where(const Entry& e, std::string_view rest = {}) const {
     return file_.path() + ": " + entry_path(e) + std::string(rest);
   }
   std::vector<CookieRecord> set_cookies_of(const Entry& e, std::int64_t started_us, bool engineio);
 
   InputFile& file_;
+  std::size_t bom_; ///< bytes of a UTF-8 byte order mark before the JSON (0 or 3)
   JsonReader reader_;
   SessionBuilder& builder_;
   const HarOptions& options_;
@@ -269,7 +297,8 @@ Status HarParser::parse_log(Token t) {
     }
     if (key == "entries") {
       saw_entries_ = true;
-      return elements(v, "$.log.entries", [&](std::size_t i, Token e) { return parse_entry(i, e); });
+      return elements(v, "$.log.entries",
+                      [&](std::size_t i, Token e) { return parse_entry(i, e); });
     }
     return skip(v);
   });
@@ -309,7 +338,7 @@ Status HarParser::parse_entry(std::size_t index, Token t) {
   if (!saw_started) return har_error(Path(path, "startedDateTime"), "missing");
   ++stats_.entries;
   s = process(e);
-  file_.release_before(reader_.offset());
+  file_.release_before(reader_.offset() + bom_);
   return s;
 }
 
@@ -354,7 +383,8 @@ Status HarParser::parse_response(Token t, const Path& path, Entry& e) {
     }
     if (key == "headers") return name_values(v, sub_path(path, key), e.resp_headers);
     if (key == "cookies") return name_values(v, sub_path(path, key), e.resp_cookies);
-    if (key == "_error") return v == Token::string ? string_field(v, sub_path(path, key), e.error) : skip(v);
+    if (key == "_error")
+      return v == Token::string ? string_field(v, sub_path(path, key), e.error) : skip(v);
     if (key == "content") {
       const Path cp = sub_path(path, key);
       return members(v, cp, [&](std::string_view k, Token cv) -> Status {
@@ -394,10 +424,15 @@ Status HarParser::parse_ws_messages(Token t, const Path& path, Entry& e) {
         std::string type;
         Status ts = string_field(v, sub_path(mp, key), type);
         if (!ts) return ts;
-        if (type == "send") f.send = true;
-        else if (type == "receive") f.send = false;
-        else if (type == "error") f.error = true;
-        else return har_error(sub_path(mp, key), "expected \"send\", \"receive\" or \"error\", got \"" + type + "\"");
+        if (type == "send")
+          f.send = true;
+        else if (type == "receive")
+          f.send = false;
+        else if (type == "error")
+          f.error = true;
+        else
+          return har_error(sub_path(mp, key),
+                           "expected \"send\", \"receive\" or \"error\", got \"" + type + "\"");
         return ok_status();
       }
       if (key == "time") {
@@ -423,7 +458,10 @@ Status HarParser::parse_ws_messages(Token t, const Path& path, Entry& e) {
       f.error = true;
     } else if (!saw_type || !saw_time || !saw_opcode || !saw_data) {
       return har_error(mp, std::string("missing field \"") +
-                               (!saw_type ? "type" : !saw_time ? "time" : !saw_opcode ? "opcode" : "data") +
+                               (!saw_type     ? "type"
+                                : !saw_time   ? "time"
+                                : !saw_opcode ? "opcode"
+                                              : "data") +
                                "\"");
     }
     e.frames.push_back(std::move(f));
@@ -437,9 +475,9 @@ Status HarParser::process(Entry& e) {
   const auto started = parse_iso8601_us(e.started);
   if (!started)
     return fail(Error{errc::bad_har,
-                      place(e.offset) + ": " + entry_path(e) + ".startedDateTime: " +
-                          started.error().context,
-                      e.offset});
+                      place(e.offset) + ": " + entry_path(e) +
+                          ".startedDateTime: " + started.error().context,
+                      e.offset + bom_});
   const std::int64_t started_us = *started;
   auto url = parse_url(e.url);
   const bool is_eio = url && url->has_param("EIO") && url->has_param("transport") &&
@@ -452,7 +490,8 @@ Status HarParser::process(Entry& e) {
   const std::string_view ver = url->param("EIO");
   if (ver != "3" && ver != "4") {
     builder_.diagnose("unsupported_eio", where(e, ".request.url"),
-                      "Engine.IO version EIO=" + std::string(ver) + " is not supported (3 or 4); entry skipped");
+                      "Engine.IO version EIO=" + std::string(ver) +
+                          " is not supported (3 or 4); entry skipped");
     return ok_status();
   }
   const int eio = ver == "3" ? 3 : 4;
@@ -464,13 +503,14 @@ Status HarParser::process(Entry& e) {
     process_polling(e, *url, eio, std::move(sid), started_us);
   } else {
     builder_.diagnose("unsupported_transport", where(e, ".request.url"),
-                      "transport \"" + std::string(transport) + "\" is not supported; entry skipped");
+                      "transport \"" + std::string(transport) +
+                          "\" is not supported; entry skipped");
   }
   return ok_status();
 }
 
 std::vector<CookieRecord> HarParser::set_cookies_of(const Entry& e, std::int64_t started_us,
-                                                     bool engineio) {
+                                                    bool engineio) {
   std::vector<CookieRecord> out;
   const auto add = [&](std::string_view header) {
     // Chrome joins repeated Set-Cookie headers with '\n' in one HAR header.
@@ -536,13 +576,16 @@ void HarParser::fill_meta(SessionDraft& d, const Entry& e, const Url& url, int e
   Session& m = d.meta;
   if (m.url.empty()) {
     m.eio = eio;
-    const std::string scheme = url.scheme == "wss" ? "https" : url.scheme == "ws" ? "http" : url.scheme;
+    const std::string scheme = url.scheme == "wss"  ? "https"
+                               : url.scheme == "ws" ? "http"
+                                                    : url.scheme;
     Url http = url;
     http.scheme = scheme;
     m.url = http.origin() + url.path;
     m.path = url.path;
     for (const auto& [k, v] : url.query)
-      if (k != "EIO" && k != "transport" && k != "t" && k != "sid" && k != "j") m.query.emplace_back(k, v);
+      if (k != "EIO" && k != "transport" && k != "t" && k != "sid" && k != "j")
+        m.query.emplace_back(k, v);
     m.source = file_.path();
     d.pageref = e.pageref;
     if (!e.server_ip.empty()) {
@@ -551,8 +594,8 @@ void HarParser::fill_meta(SessionDraft& d, const Entry& e, const Url& url, int e
     }
   } else if (m.eio != eio) {
     builder_.diagnose("mixed_eio", where(e, ".request.url"),
-                      "EIO=" + std::to_string(eio) + " on a session first seen with EIO=" +
-                          std::to_string(m.eio),
+                      "EIO=" + std::to_string(eio) +
+                          " on a session first seen with EIO=" + std::to_string(m.eio),
                       m.sid);
   }
   if (m.server.empty() && !e.server_ip.empty()) {
@@ -607,13 +650,16 @@ void HarParser::process_websocket(Entry& e, const Url& url, int eio, std::string
     for (const auto& f : e.frames) {
       if (f.error || f.send || f.opcode != 1 || f.data.empty() || f.data[0] != '0') continue;
       const Json h = Json::parse(std::string_view(f.data).substr(1), nullptr, false);
-      if (h.is_object() && h.contains("sid") && h["sid"].is_string()) sid = h["sid"].get<std::string>();
+      if (h.is_object() && h.contains("sid") && h["sid"].is_string())
+        sid = h["sid"].get<std::string>();
       break;
     }
     if (sid.empty()) {
-      builder_.diagnose("no_sid", where(e),
-                        "websocket entry with no sid in its URL and no Engine.IO open packet in its "
-                        "frames: " + std::to_string(e.frames.size()) + " frame(s) skipped");
+      builder_.diagnose(
+          "no_sid", where(e),
+          "websocket entry with no sid in its URL and no Engine.IO open packet in its "
+          "frames: " +
+              std::to_string(e.frames.size()) + " frame(s) skipped");
       return;
     }
   }
@@ -626,9 +672,9 @@ void HarParser::process_websocket(Entry& e, const Url& url, int eio, std::string
   SessionBuilder::touch(d, started_us);
   record_cookies(d, e, started_us);
   if (e.status != 101 && e.status != 0)
-    builder_.diagnose("http_error", where(e, ".response.status"),
-                      "websocket handshake answered " + std::to_string(e.status) + " instead of 101",
-                      sid);
+    builder_.diagnose(
+        "http_error", where(e, ".response.status"),
+        "websocket handshake answered " + std::to_string(e.status) + " instead of 101", sid);
   if (!e.has_ws_messages) {
     builder_.diagnose("missing_ws_frames", where(e),
                       "websocket entry without _webSocketMessages: this HAR producer (" +
@@ -736,10 +782,11 @@ void HarParser::process_polling(Entry& e, const Url& url, int eio, std::string s
 
   const bool failed_status = !is_post && e.status != 200 && e.status != 0;
   if (is_post && e.status != 200 && e.status != 0) {
-    builder_.diagnose("http_error", where(e, ".response.status"),
-                      "polling POST answered " + std::to_string(e.status) +
-                          (e.has_content_text ? ": " + e.content_text.substr(0, 200) : std::string()),
-                      sid);
+    builder_.diagnose(
+        "http_error", where(e, ".response.status"),
+        "polling POST answered " + std::to_string(e.status) +
+            (e.has_content_text ? ": " + e.content_text.substr(0, 200) : std::string()),
+        sid);
   }
   if (failed_status) {
     builder_.diagnose("http_error", where(e, ".response.status"),
@@ -754,24 +801,27 @@ void HarParser::process_polling(Entry& e, const Url& url, int eio, std::string s
 
   if (sid.empty()) {
     if (is_post) {
-      builder_.diagnose("no_sid", where(e, ".request.url"),
-                        "polling POST without a sid (Engine.IO answers \"Bad handshake method\"); skipped");
+      builder_.diagnose(
+          "no_sid", where(e, ".request.url"),
+          "polling POST without a sid (Engine.IO answers \"Bad handshake method\"); skipped");
       return;
     }
     // The handshake: the open packet in the response names the session.
     for (const auto& p : payload.packets) {
       if (p.type != eio::PacketType::open) continue;
       const Json h = Json::parse(p.data, nullptr, false);
-      if (h.is_object() && h.contains("sid") && h["sid"].is_string()) sid = h["sid"].get<std::string>();
+      if (h.is_object() && h.contains("sid") && h["sid"].is_string())
+        sid = h["sid"].get<std::string>();
       break;
     }
     if (sid.empty()) {
       if (!failed_status)
         builder_.diagnose(have_body ? "no_sid" : "missing_body", where(e, ".response.content"),
-                          have_body ? "Engine.IO handshake response without an open packet"
-                                    : "Engine.IO handshake response has no body in this HAR "
-                                      "(status " + std::to_string(e.status) +
-                                          "); its session cannot be named");
+                          have_body
+                              ? "Engine.IO handshake response without an open packet"
+                              : "Engine.IO handshake response has no body in this HAR "
+                                "(status " +
+                                    std::to_string(e.status) + "); its session cannot be named");
       return;
     }
   }
@@ -789,7 +839,8 @@ void HarParser::process_polling(Entry& e, const Url& url, int eio, std::string s
                         sid);
     else if (is_post && !e.has_post)
       builder_.diagnose("missing_body", where(e, ".request.postData"),
-                        "polling POST without postData; its client->server packets are missing", sid);
+                        "polling POST without postData; its client->server packets are missing",
+                        sid);
     return;
   }
   const std::uint32_t origin = builder_.add_origin(where(e, body_path), /*indexed=*/false);

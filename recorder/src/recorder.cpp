@@ -19,7 +19,8 @@ InputFormat sniff_format(std::string_view head) noexcept {
   }
   std::size_t i = 0;
   if (head.substr(0, 3) == "\xEF\xBB\xBF") i = 3; // UTF-8 byte order mark
-  while (i < head.size() && (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t'))
+  while (i < head.size() &&
+         (head[i] == ' ' || head[i] == '\n' || head[i] == '\r' || head[i] == '\t'))
     ++i;
   if (i < head.size() && head[i] == '{') return InputFormat::har;
   return InputFormat::unknown;
@@ -39,7 +40,8 @@ Result<Recording> record(const RecordOptions& options, std::vector<InputStats>& 
                   path + ": pcap/pcapng capture: this build reads HAR files only (packet capture "
                          "input is not implemented yet)");
     if (format == InputFormat::unknown)
-      return fail(errc::bad_har, path + ": byte 0: neither a HAR (JSON object) nor a pcap/pcapng file", 0);
+      return fail(errc::bad_har,
+                  path + ": byte 0: neither a HAR (JSON object) nor a pcap/pcapng file", 0);
     InputStats st;
     st.path = path;
     st.format = "har";
@@ -56,7 +58,9 @@ Result<Recording> record(const RecordOptions& options, std::vector<InputStats>& 
                       " HAR entr" + (entries == 1 ? "y" : "ies") +
                       " (no request with EIO= and transport= in its URL";
     why += options.path.empty() ? ")" : " on path " + options.path + ")";
-    if (!rec.diagnostics.empty()) why += "; first problem: " + rec.diagnostics.front().where + ": " + rec.diagnostics.front().what;
+    if (!rec.diagnostics.empty())
+      why +=
+          "; first problem: " + rec.diagnostics.front().where + ": " + rec.diagnostics.front().what;
     return fail(errc::no_socketio_traffic, why);
   }
   return rec;
@@ -66,9 +70,10 @@ std::string summary(const Recording& rec, const std::vector<InputStats>& stats) 
   std::ostringstream o;
   std::uint64_t messages = 0;
   for (const auto& s : rec.sessions) messages += s.messages.size();
-  o << "sioreplay record: " << rec.sessions.size() << " session" << (rec.sessions.size() == 1 ? "" : "s")
-    << ", " << messages << " Socket.IO message" << (messages == 1 ? "" : "s") << ", "
-    << rec.diagnostics.size() << " diagnostic" << (rec.diagnostics.size() == 1 ? "" : "s") << "\n";
+  o << "sioreplay record: " << rec.sessions.size() << " session"
+    << (rec.sessions.size() == 1 ? "" : "s") << ", " << messages << " Socket.IO message"
+    << (messages == 1 ? "" : "s") << ", " << rec.diagnostics.size() << " diagnostic"
+    << (rec.diagnostics.size() == 1 ? "" : "s") << "\n";
   for (const auto& st : stats) {
     o << "  input " << st.path << " (HAR";
     if (!st.har.creator.empty()) o << " by " << st.har.creator;

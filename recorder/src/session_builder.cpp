@@ -35,7 +35,8 @@ Message to_message(sock::Packet&& p, const WirePacket& w, std::int64_t start_us)
   case sock::PacketType::connect_error:
     m.data = std::move(p.data);
     break;
-  case sock::PacketType::disconnect: break;
+  case sock::PacketType::disconnect:
+    break;
   }
   return m;
 }
@@ -105,7 +106,9 @@ void SessionBuilder::add_cookie(SessionDraft& s, CookieRecord c) {
   s.meta.cookies.push_back(std::move(c));
 }
 
-void SessionBuilder::add_page_exchange(PageExchange x) { page_exchanges_.push_back(std::move(x)); }
+void SessionBuilder::add_page_exchange(PageExchange x) {
+  page_exchanges_.push_back(std::move(x));
+}
 
 void SessionBuilder::diagnose(std::string kind, std::string where, std::string what,
                               std::string sid) {
@@ -145,16 +148,26 @@ void SessionBuilder::decode_session(SessionDraft& d, Session& out) {
         out.handshake = std::move(h);
       continue;
     }
-    case eio::PacketType::close: ++out.engine.close; continue;
+    case eio::PacketType::close:
+      ++out.engine.close;
+      continue;
     case eio::PacketType::ping:
     case eio::PacketType::pong:
-      if (ep.data == "probe") ++out.engine.probe;
-      else if (ep.type == eio::PacketType::ping) ++out.engine.ping;
-      else ++out.engine.pong;
+      if (ep.data == "probe")
+        ++out.engine.probe;
+      else if (ep.type == eio::PacketType::ping)
+        ++out.engine.ping;
+      else
+        ++out.engine.pong;
       continue;
-    case eio::PacketType::noop: ++out.engine.noop; continue;
-    case eio::PacketType::upgrade: ++out.engine.upgrade; continue;
-    case eio::PacketType::message: break;
+    case eio::PacketType::noop:
+      ++out.engine.noop;
+      continue;
+    case eio::PacketType::upgrade:
+      ++out.engine.upgrade;
+      continue;
+    case eio::PacketType::message:
+      break;
     }
     if (ep.binary) {
       if (!collectors[side].pending()) {

@@ -23,8 +23,10 @@ using nlohmann::json;
 class HarBuilder {
 public:
   explicit HarBuilder(std::string creator = "WebInspector") {
-    har_ = {{"log", {{"version", "1.2"}, {"creator", {{"name", creator}, {"version", "1"}}},
-                     {"entries", json::array()}}}};
+    har_ = {{"log",
+             {{"version", "1.2"},
+              {"creator", {{"name", creator}, {"version", "1"}}},
+              {"entries", json::array()}}}};
   }
   json& polling(const std::string& method, const std::string& url, const std::string& started,
                 const std::string& body, double wait_ms = 10) {
@@ -34,7 +36,8 @@ public:
       e["request"]["postData"] = {{"mimeType", "text/plain;charset=UTF-8"}, {"text", body}};
       e["response"]["content"] = {{"size", 2}, {"mimeType", "text/html"}, {"text", "ok"}};
     } else {
-      e["response"]["content"] = {{"size", body.size()}, {"mimeType", "text/plain"}, {"text", body}};
+      e["response"]["content"] = {
+          {"size", body.size()}, {"mimeType", "text/plain"}, {"text", body}};
     }
     return push(std::move(e));
   }
@@ -82,7 +85,11 @@ private:
               {"cookies", json::array()},
               {"content", {{"size", 0}, {"mimeType", "text/plain"}}}}},
             {"timings",
-             {{"blocked", 0.5}, {"dns", -1}, {"connect", -1}, {"send", 0.1}, {"wait", wait_ms},
+             {{"blocked", 0.5},
+              {"dns", -1},
+              {"connect", -1},
+              {"send", 0.1},
+              {"wait", wait_ms},
               {"receive", 0.4}}},
             {"pageref", "page_1"}};
   }
@@ -108,14 +115,15 @@ const std::string base = "http://127.0.0.1:3000/socket.io/?EIO=4&transport=";
 
 TEST(HarReaderTest, WebsocketOnlySessionTakesSidFromTheOpenPacket) {
   HarBuilder h;
-  h.websocket("ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket", "2026-01-01T00:00:00.000Z",
-              json::array({frame("receive", 1767225600.010, 1,
-                                 R"(0{"sid":"WSONLY","upgrades":[],"pingInterval":25000,"pingTimeout":20000})"),
-                           frame("send", 1767225600.011, 1, "40"),
-                           frame("receive", 1767225600.012, 1, R"(40{"sid":"nsp-sid"})"),
-                           frame("receive", 1767225600.020, 1, "2"),
-                           frame("send", 1767225600.021, 1, "3"),
-                           frame("send", 1767225600.030, 1, R"(42["chat","hi"])")}));
+  h.websocket(
+      "ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket", "2026-01-01T00:00:00.000Z",
+      json::array(
+          {frame("receive", 1767225600.010, 1,
+                 R"(0{"sid":"WSONLY","upgrades":[],"pingInterval":25000,"pingTimeout":20000})"),
+           frame("send", 1767225600.011, 1, "40"),
+           frame("receive", 1767225600.012, 1, R"(40{"sid":"nsp-sid"})"),
+           frame("receive", 1767225600.020, 1, "2"), frame("send", 1767225600.021, 1, "3"),
+           frame("send", 1767225600.030, 1, R"(42["chat","hi"])")}));
   auto rec = run(h.write());
   ASSERT_TRUE(rec) << rec.error().message();
   ASSERT_EQ(rec->sessions.size(), 1u);
@@ -137,12 +145,12 @@ TEST(HarReaderTest, WebsocketOnlySessionTakesSidFromTheOpenPacket) {
 
 TEST(HarReaderTest, PlaywrightMillisecondTimesAndBinaryFrames) {
   HarBuilder h("Playwright");
-  h.websocket("ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket", "2026-01-01T00:00:00.000Z",
-              json::array({frame("receive", 1767225600010.0, 1, R"(0{"sid":"PW"})"),
-                           frame("send", 1767225600500.0, 1,
-                                 R"(451-["up",{"_placeholder":true,"num":0}])"),
-                           frame("send", 1767225600501.0, 2, base64_encode("\x01\x02\x03\x04")),
-                           frame("error", 1767225600502.0, -1, "oops")}));
+  h.websocket(
+      "ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket", "2026-01-01T00:00:00.000Z",
+      json::array({frame("receive", 1767225600010.0, 1, R"(0{"sid":"PW"})"),
+                   frame("send", 1767225600500.0, 1, R"(451-["up",{"_placeholder":true,"num":0}])"),
+                   frame("send", 1767225600501.0, 2, base64_encode("\x01\x02\x03\x04")),
+                   frame("error", 1767225600502.0, -1, "oops")}));
   auto rec = run(h.write());
   ASSERT_TRUE(rec) << rec.error().message();
   ASSERT_EQ(rec->sessions.size(), 1u);
@@ -179,10 +187,16 @@ TEST(HarReaderTest, PollingV4PayloadsWithSeveralPacketsAndBase64Bodies) {
   HarBuilder h;
   h.polling("GET", base + "polling&t=1", "2026-01-01T00:00:00.000Z", R"(0{"sid":"P4"})");
   h.polling("POST", base + "polling&t=2&sid=P4", "2026-01-01T00:00:00.100Z",
-            "40\x1e" R"(40/chat,{"token":"t"})");
+            "40\x1e"
+            R"(40/chat,{"token":"t"})");
   auto& get = h.polling("GET", base + "polling&t=3&sid=P4", "2026-01-01T00:00:00.110Z", "");
-  const std::string body = R"(40{"sid":"a"})" "\x1e" R"(42["emoji","😀"])" "\x1e"
-                           R"(451-["bin",{"_placeholder":true,"num":0}])" "\x1e" "bAQID";
+  const std::string body = R"(40{"sid":"a"})"
+                           "\x1e"
+                           R"(42["emoji","😀"])"
+                           "\x1e"
+                           R"(451-["bin",{"_placeholder":true,"num":0}])"
+                           "\x1e"
+                           "bAQID";
   get["response"]["content"]["text"] = base64_encode(body);
   get["response"]["content"]["encoding"] = "base64";
   auto rec = run(h.write());
@@ -204,12 +218,15 @@ TEST(HarReaderTest, PollingV4PayloadsWithSeveralPacketsAndBase64Bodies) {
 TEST(HarReaderTest, EngineIoV3TextPayloadsCountUtf16Units) {
   HarBuilder h;
   const std::string b3 = "http://127.0.0.1:3000/socket.io/?EIO=3&transport=";
-  h.polling("GET", b3 + "polling&t=1", "2026-01-01T00:00:00.000Z",
-            R"(85:0{"sid":"V3SESSION","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000}2:40)");
+  h.polling(
+      "GET", b3 + "polling&t=1", "2026-01-01T00:00:00.000Z",
+      R"(85:0{"sid":"V3SESSION","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":5000}2:40)");
   h.polling("POST", b3 + "polling&t=2&sid=V3SESSION", "2026-01-01T00:00:00.100Z",
             "12:42[\"e\",\"😀\"]1:2");
   h.polling("GET", b3 + "polling&t=3&sid=V3SESSION", "2026-01-01T00:00:00.200Z",
-            "1:3" "2:4\xe2\x82\xac" "25:44/admin,\"Not authorized\"");
+            "1:3"
+            "2:4\xe2\x82\xac"
+            "25:44/admin,\"Not authorized\"");
   auto rec = run(h.write());
   ASSERT_TRUE(rec) << rec.error().message();
   ASSERT_EQ(rec->sessions.size(), 1u);
@@ -254,7 +271,8 @@ TEST(HarReaderTest, SetCookieHeadersJoinedWithNewlinesAreSplit) {
   const auto& cookies = rec->sessions.at(0).cookies;
   std::vector<std::string> names;
   for (const auto& c : cookies)
-    names.push_back((c.kind == CookieRecord::Kind::set ? "set:" : "sent:") + c.name + "=" + c.value);
+    names.push_back((c.kind == CookieRecord::Kind::set ? "set:" : "sent:") + c.name + "=" +
+                    c.value);
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"sent:route=s2", "sent:theme=dark", "set:AWSALB=xyz",
                                              "set:io=C"}));
@@ -320,29 +338,50 @@ const std::string entry_ok =
 INSTANTIATE_TEST_SUITE_P(
     Samples, HarErrors,
     ::testing::Values(
-        BadHar{"truncated", R"({"log":{"entries":[)" + entry_ok.substr(0, 60), errc::truncated_input, ":1:"},
+        BadHar{"truncated", R"({"log":{"entries":[)" + entry_ok.substr(0, 60),
+               errc::truncated_input, ":1:"},
         BadHar{"invalid json", R"({"log":{"entries":[}]}})", errc::bad_json, ":1:20"},
-        BadHar{"url not a string",
-               R"({"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","request":{"method":"GET","url":42}}]}})",
-               errc::bad_har, "$.log.entries[0].request.url: expected a string, got a number"},
+        BadHar{
+            "url not a string",
+            R"({"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","request":{"method":"GET","url":42}}]}})",
+            errc::bad_har, "$.log.entries[0].request.url: expected a string, got a number"},
         BadHar{"entries not an array", R"({"log":{"entries":{}}})", errc::bad_har,
                "$.log.entries: expected an array"},
         BadHar{"no log", R"({"foo":1})", errc::bad_har, "$.log"},
-        BadHar{"bad date",
-               R"({"log":{"entries":[{"startedDateTime":"yesterday","request":{"method":"GET","url":"http://h/"}}]}})",
-               errc::bad_har, "$.log.entries[0].startedDateTime"},
-        BadHar{"no socket.io", R"({"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","request":{"method":"GET","url":"http://h/"},"response":{"status":200}}]}})",
-               errc::no_socketio_traffic, "no Socket.IO traffic"},
+        BadHar{
+            "bad date",
+            R"({"log":{"entries":[{"startedDateTime":"yesterday","request":{"method":"GET","url":"http://h/"}}]}})",
+            errc::bad_har, "$.log.entries[0].startedDateTime"},
+        BadHar{
+            "no socket.io",
+            R"({"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","request":{"method":"GET","url":"http://h/"},"response":{"status":200}}]}})",
+            errc::no_socketio_traffic, "no Socket.IO traffic"},
         BadHar{"not json", "hello", errc::bad_har, "neither a HAR"},
-        BadHar{"ws frame without data",
-               R"({"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","request":{"method":"GET","url":"ws://h/socket.io/?EIO=4&transport=websocket&sid=S"},"response":{"status":101},"_webSocketMessages":[{"type":"send","time":1,"opcode":1}]}]}})",
-               errc::bad_har, "_webSocketMessages[0]: missing field \"data\""},
+        BadHar{
+            "ws frame without data",
+            R"({"log":{"entries":[{"startedDateTime":"2026-01-01T00:00:00Z","request":{"method":"GET","url":"ws://h/socket.io/?EIO=4&transport=websocket&sid=S"},"response":{"status":101},"_webSocketMessages":[{"type":"send","time":1,"opcode":1}]}]}})",
+            errc::bad_har, "_webSocketMessages[0]: missing field \"data\""},
         BadHar{"trailing garbage", R"({"log":{"entries":[]}} x)", errc::bad_json, "after the end"}),
     [](const auto& param_info) {
       std::string n = param_info.param.name;
       for (auto& c : n) c = std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
       return n;
     });
+
+TEST(HarReaderTest, ByteOrderMarkIsSkipped) {
+  HarBuilder h;
+  h.polling("GET", base + "polling&t=1", "2026-01-01T00:00:00.000Z", R"(0{"sid":"BOM"})");
+  const std::string path = h.write();
+  std::string text;
+  {
+    std::ifstream in(path);
+    text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  std::ofstream(path, std::ios::trunc) << "\xEF\xBB\xBF" << text;
+  auto rec = run(path);
+  ASSERT_TRUE(rec) << rec.error().message();
+  EXPECT_EQ(rec->sessions.at(0).sid, "BOM");
+}
 
 TEST(HarReaderTest, Iso8601) {
   EXPECT_EQ(*parse_iso8601_us("1970-01-01T00:00:00Z"), 0);

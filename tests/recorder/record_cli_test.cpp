@@ -87,14 +87,16 @@ TEST_F(RecordCli, NotYetImplementedSubcommandsSayUsage) {
 
 TEST_F(RecordCli, WritesRecordingAndSummary) {
   const fs::path out = dir_ / "rec.jsonl";
-  const CliRun r = run("record '" + test::sample("har/a1/devtools.har") + "' -o '" + out.string() + "'");
+  const CliRun r =
+      run("record '" + test::sample("har/a1/devtools.har") + "' -o '" + out.string() + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
   EXPECT_NE(r.err.find("1 session, 63 Socket.IO messages"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("CONNECT_ERROR"), std::string::npos) << r.err;
   const std::string text = slurp(out);
   ASSERT_FALSE(text.empty());
-  EXPECT_EQ(text.rfind(R"({"format":"sioreplay-recording","version":1,)", 0), 0u) << text.substr(0, 80);
+  EXPECT_EQ(text.rfind(R"({"format":"sioreplay-recording","version":1,)", 0), 0u)
+      << text.substr(0, 80);
   EXPECT_NE(text.find(R"({"kind":"diagnostics","count":0)"), std::string::npos);
   EXPECT_EQ(leftovers({"rec.jsonl"}), std::vector<std::string>{});
 }
@@ -155,7 +157,7 @@ TEST_F(RecordCli, FailedRunKeepsThePreviousOutput) {
 
 TEST_F(RecordCli, OutputInMissingFolderIsAnError) {
   const CliRun r = run("record '" + test::sample("har/a1/devtools.har") + "' -o '" +
-                    (dir_ / "no/such/dir/rec.jsonl").string() + "'");
+                       (dir_ / "no/such/dir/rec.jsonl").string() + "'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("no/such/dir/rec.jsonl"), std::string::npos) << r.err;
 }
@@ -164,7 +166,7 @@ TEST_F(RecordCli, InputIsNeverModified) {
   const std::string before = slurp(test::sample("har/a2/devtools.har"));
   const auto mtime = fs::last_write_time(test::sample("har/a2/devtools.har"));
   const CliRun r = run("record '" + test::sample("har/a2/devtools.har") + "' -o '" +
-                    (dir_ / "rec.jsonl").string() + "'");
+                       (dir_ / "rec.jsonl").string() + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(slurp(test::sample("har/a2/devtools.har")), before);
   EXPECT_EQ(fs::last_write_time(test::sample("har/a2/devtools.har")), mtime);

@@ -37,8 +37,8 @@ TEST_P(DevtoolsHar, MessagesEqualTruthInOrder) {
   const std::string kase = GetParam();
   const Recording rec = record_one("har/" + kase + "/devtools.har");
   ASSERT_EQ(rec.sessions.size(), 1u);
-  EXPECT_TRUE(rec.diagnostics.empty()) << rec.diagnostics.front().where << ": "
-                                       << rec.diagnostics.front().what;
+  EXPECT_TRUE(rec.diagnostics.empty())
+      << rec.diagnostics.front().where << ": " << rec.diagnostics.front().what;
   const Session& s = rec.sessions[0];
   const auto truth = test::load_truth(test::sample("har/" + kase + "/truth.json"));
   ASSERT_EQ(s.messages.size(), truth.size());

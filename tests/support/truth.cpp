@@ -58,7 +58,8 @@ DirectionDiff compare_direction(const std::vector<TruthEvent>& truth, const Sess
       std::ostringstream o;
       o << dir << " #" << i << ": truth "
         << (i < want.size() ? want[i]->key.dump().substr(0, 300) : std::string("(none)"))
-        << " vs recorded " << (i < got.size() ? got[i].dump().substr(0, 300) : std::string("(none)"));
+        << " vs recorded "
+        << (i < got.size() ? got[i].dump().substr(0, 300) : std::string("(none)"));
       d.first_difference = o.str();
     }
   }

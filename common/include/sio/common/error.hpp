@@ -35,9 +35,9 @@ std::error_code make_error_code(errc e) noexcept;
 
 /// An error with its place: `context` reads like "capture.har: $.log.entries[3].request.url".
 struct Error {
-  std::error_code code;         ///< what went wrong
-  std::string context;          ///< where, and any detail worth a reader's time
-  std::uint64_t offset = npos;  ///< byte offset in the decoded input, npos when not known
+  std::error_code code;        ///< what went wrong
+  std::string context;         ///< where, and any detail worth a reader's time
+  std::uint64_t offset = npos; ///< byte offset in the decoded input, npos when not known
   static constexpr std::uint64_t npos = ~std::uint64_t{0};
 
   Error() = default;

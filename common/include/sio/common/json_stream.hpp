@@ -68,7 +68,15 @@ public:
   static std::string_view describe(Token t) noexcept;
 
 private:
-  enum class Expect : std::uint8_t { value, key_or_end, key, colon, comma_or_end, value_or_end, done };
+  enum class Expect : std::uint8_t {
+    value,
+    key_or_end,
+    key,
+    colon,
+    comma_or_end,
+    value_or_end,
+    done
+  };
   Token fail_at(std::uint64_t at, std::string what, errc code = errc::bad_json);
   Token read_value_start(char c);
   Token read_string(bool is_key);

@@ -19,7 +19,9 @@ struct Failure {
 inline Failure fail(errc e, std::string context, std::uint64_t offset = Error::npos) {
   return Failure{Error{e, std::move(context), offset}};
 }
-inline Failure fail(Error e) { return Failure{std::move(e)}; }
+inline Failure fail(Error e) {
+  return Failure{std::move(e)};
+}
 
 template <class T> class [[nodiscard]] Result {
 public:
@@ -29,16 +31,31 @@ public:
   [[nodiscard]] bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(v_); }
-  const T& value() const& { assert(ok()); return std::get<0>(v_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const& { assert(!ok()); return std::get<1>(v_); }
-  Error&& error() && { assert(!ok()); return std::get<1>(std::move(v_)); }
+  const Error& error() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  Error&& error() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
 
 private:
   std::variant<T, Error> v_;
@@ -46,6 +63,8 @@ private:
 
 /// A result without a value.
 using Status = Result<std::monostate>;
-inline Status ok_status() { return Status{std::monostate{}}; }
+inline Status ok_status() {
+  return Status{std::monostate{}};
+}
 
 } // namespace sio

@@ -52,7 +52,8 @@ struct CookieRecord {
   int status = 0;         ///< set: that response's status
   std::int64_t t_us = 0;  ///< time of that request, relative to the session's start (may be < 0)
   bool engineio = false;  ///< the request was an Engine.IO request of this session
-  std::uint64_t count = 1; ///< how many requests carried the same name=value (sent) / responses set it
+  std::uint64_t count =
+      1; ///< how many requests carried the same name=value (sent) / responses set it
 };
 
 /// A non-Engine.IO HTTP exchange of the page (document, scripts, API calls).
@@ -81,18 +82,18 @@ struct EngineCounts {
 
 /// One Engine.IO connection: its polling requests and the websocket it upgraded to.
 struct Session {
-  std::uint64_t id = 0;   ///< 1-based position in the recording
-  std::string sid;        ///< Engine.IO session id
-  int eio = 4;            ///< Engine.IO protocol version, 3 or 4
-  std::string url;        ///< scheme://host:port + path (http/https scheme)
-  std::string path;       ///< e.g. "/socket.io/"
+  std::uint64_t id = 0; ///< 1-based position in the recording
+  std::string sid;      ///< Engine.IO session id
+  int eio = 4;          ///< Engine.IO protocol version, 3 or 4
+  std::string url;      ///< scheme://host:port + path (http/https scheme)
+  std::string path;     ///< e.g. "/socket.io/"
   std::vector<std::pair<std::string, std::string>> query; ///< params other than EIO/transport/t/sid
-  std::vector<Transport> transports; ///< in the order first seen
-  bool upgraded = false;             ///< polling then websocket
-  std::int64_t started_us = 0;       ///< epoch microseconds of the first request
-  std::int64_t duration_us = 0;      ///< until the last packet
-  std::string client;                ///< "ip:port" when known
-  std::string server;                ///< "ip:port" when known
+  std::vector<Transport> transports;                      ///< in the order first seen
+  bool upgraded = false;                                  ///< polling then websocket
+  std::int64_t started_us = 0;  ///< epoch microseconds of the first request
+  std::int64_t duration_us = 0; ///< until the last packet
+  std::string client;           ///< "ip:port" when known
+  std::string server;           ///< "ip:port" when known
   std::string user_agent;
   std::string origin;
   std::vector<std::pair<std::string, std::string>> headers; ///< other request headers that matter
@@ -106,10 +107,10 @@ struct Session {
 
 /// Something the recorder could not decode or had to guess, with where it happened.
 struct Diagnostic {
-  std::string kind;   ///< short stable code: "bad_eio_packet", "missing_ws_frames", ...
-  std::string where;  ///< "file.har: $.log.entries[12]._webSocketMessages[3]"
-  std::string what;   ///< the problem, in words
-  std::string sid;    ///< the session it concerns, when known
+  std::string kind;  ///< short stable code: "bad_eio_packet", "missing_ws_frames", ...
+  std::string where; ///< "file.har: $.log.entries[12]._webSocketMessages[3]"
+  std::string what;  ///< the problem, in words
+  std::string sid;   ///< the session it concerns, when known
 };
 
 /// Everything one record run produced.

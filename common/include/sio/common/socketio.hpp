@@ -41,7 +41,9 @@ std::string_view to_string(PacketType t, int protocol = 5) noexcept;
 std::optional<PacketType> packet_type_from_string(std::string_view name) noexcept;
 
 /// Protocol revision spoken over a given Engine.IO version: 3 -> 4, 4 -> 5.
-constexpr int protocol_for_eio(int eio_version) noexcept { return eio_version == 3 ? 4 : 5; }
+constexpr int protocol_for_eio(int eio_version) noexcept {
+  return eio_version == 3 ? 4 : 5;
+}
 
 /// One Socket.IO packet.
 struct Packet {
@@ -49,7 +51,7 @@ struct Packet {
   std::string nsp = "/";               ///< namespace; in v4 it may carry "?query"
   std::optional<std::uint64_t> ack_id; ///< present for events that want an ack, and acks
   std::size_t attachments = 0;         ///< binary types: number of attachments that follow
-  std::optional<Json> data;       ///< the JSON payload, absent when the packet has none
+  std::optional<Json> data;            ///< the JSON payload, absent when the packet has none
 
   friend bool operator==(const Packet&, const Packet&) = default;
 };

@@ -12,10 +12,10 @@ namespace sio {
 
 /// A parsed absolute URL (scheme://host[:port]/path?query).
 struct Url {
-  std::string scheme; ///< lower case: http, https, ws, wss
-  std::string host;   ///< without brackets for IPv6
-  int port = 0;       ///< explicit or the scheme's default
-  std::string path;   ///< "/" when empty
+  std::string scheme;                                     ///< lower case: http, https, ws, wss
+  std::string host;                                       ///< without brackets for IPv6
+  int port = 0;                                           ///< explicit or the scheme's default
+  std::string path;                                       ///< "/" when empty
   std::vector<std::pair<std::string, std::string>> query; ///< decoded, in order
 
   /// The value of the first query parameter `name`, or empty.

@@ -14,7 +14,8 @@ std::size_t utf16_length(std::string_view utf8) noexcept;
 
 /// Byte length of the longest prefix of `utf8` that is exactly `units` UTF-16 code units long,
 /// or nullopt when the text is shorter or the count ends inside a surrogate pair.
-std::optional<std::size_t> utf8_prefix_for_utf16_units(std::string_view utf8, std::size_t units) noexcept;
+std::optional<std::size_t> utf8_prefix_for_utf16_units(std::string_view utf8,
+                                                       std::size_t units) noexcept;
 
 /// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
 bool is_valid_utf8(std::string_view s) noexcept;

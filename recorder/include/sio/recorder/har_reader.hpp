@@ -24,12 +24,12 @@ struct HarOptions {
 
 /// Counts for the summary.
 struct HarStats {
-  std::string creator;                 ///< log.creator.name + version
-  std::uint64_t entries = 0;           ///< all entries
-  std::uint64_t engineio_entries = 0;  ///< polling requests and websocket entries
+  std::string creator;                ///< log.creator.name + version
+  std::uint64_t entries = 0;          ///< all entries
+  std::uint64_t engineio_entries = 0; ///< polling requests and websocket entries
   std::uint64_t websocket_entries = 0;
-  std::uint64_t websocket_frames = 0;  ///< text and binary frames read
-  std::uint64_t page_entries = 0;      ///< other HTTP exchanges
+  std::uint64_t websocket_frames = 0; ///< text and binary frames read
+  std::uint64_t page_entries = 0;     ///< other HTTP exchanges
 };
 
 /// Reads `file` (a HAR) into `builder`. Errors name the file, the JSON path and the byte offset;

@@ -22,8 +22,8 @@ namespace sio::recorder {
 
 /// One Engine.IO packet as seen on a transport.
 struct WirePacket {
-  std::int64_t t_us = 0;  ///< epoch microseconds
-  std::uint64_t seq = 0;  ///< arrival order, breaks ties in time
+  std::int64_t t_us = 0; ///< epoch microseconds
+  std::uint64_t seq = 0; ///< arrival order, breaks ties in time
   Direction dir = Direction::client_to_server;
   Transport transport = Transport::polling;
   std::uint32_t origin = 0; ///< index of the place it came from (SessionBuilder::add_origin)
@@ -33,17 +33,17 @@ struct WirePacket {
 
 /// A session being collected.
 struct SessionDraft {
-  Session meta;                      ///< everything but messages, filled by the source
-  std::vector<WirePacket> packets;   ///< unsorted
+  Session meta;                    ///< everything but messages, filled by the source
+  std::vector<WirePacket> packets; ///< unsorted
   std::int64_t first_us = std::numeric_limits<std::int64_t>::max(); ///< earliest request/packet
   std::int64_t last_us = std::numeric_limits<std::int64_t>::min();  ///< latest packet/response
-  std::string pageref;               ///< HAR page the session belongs to, when known
+  std::string pageref; ///< HAR page the session belongs to, when known
   std::map<std::tuple<int, std::string, std::string>, std::size_t> cookie_index; ///< dedupe
 };
 
 /// A non-Engine.IO HTTP exchange waiting to be attached to the session of its page.
 struct PageExchange {
-  HttpExchange exchange;    ///< t_us is absolute (epoch µs) until attached
+  HttpExchange exchange; ///< t_us is absolute (epoch µs) until attached
   std::string pageref;
   std::vector<CookieRecord> set_cookies; ///< t_us absolute until attached
 };
