@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
              "Docs: README.md and docs/ in the source tree.");
   int exit_code = sio::cli::exit_ok;
   sio::cli::add_record(app, exit_code);
+  sio::cli::add_convert(app, exit_code);
   sio::cli::add_pending(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -70,9 +70,7 @@ void add_record(CLI::App& app, int& exit_code) {
 
 void add_pending(CLI::App& app, int& exit_code) {
   for (const auto& [name, what] :
-       {std::pair{"convert",
-                  "Turn a recording into an Artillery v2 scenario (not yet implemented)"},
-        std::pair{"replay", "Replay a scenario or recording at N x load (not yet implemented)"},
+       {std::pair{"replay", "Replay a scenario or recording at N x load (not yet implemented)"},
         std::pair{"report", "Merge and render reports (not yet implemented)"}}) {
     auto* sub = app.add_subcommand(name, what);
     sub->allow_extras();
