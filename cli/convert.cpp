@@ -70,7 +70,8 @@ int run_convert(ConvertArgs& a) {
   std::string csv_path = a.output;
   for (const char* ext : {".yml", ".yaml"}) {
     const std::string e = ext;
-    if (csv_path.size() > e.size() && csv_path.compare(csv_path.size() - e.size(), e.size(), e) == 0) {
+    if (csv_path.size() > e.size() &&
+        csv_path.compare(csv_path.size() - e.size(), e.size(), e) == 0) {
       csv_path.resize(csv_path.size() - e.size());
       break;
     }
@@ -99,7 +100,8 @@ int run_convert(ConvertArgs& a) {
     if (auto st = csv->commit(); !st) return err(st.error().message());
   if (auto st = yaml->commit(); !st) return err(st.error().message());
 
-  std::fprintf(stderr, "sioreplay convert: %zu session(s) -> %zu scenario(s), %zu step(s) -> %s%s%s\n",
+  std::fprintf(stderr,
+               "sioreplay convert: %zu session(s) -> %zu scenario(s), %zu step(s) -> %s%s%s\n",
                rec->sessions.size(), conv->scenarios, conv->steps, a.output.c_str(),
                conv->csv.empty() ? "" : " + ", conv->csv.empty() ? "" : csv_path.c_str());
   for (const auto& s : conv->sticky)
@@ -136,8 +138,9 @@ void add_convert(CLI::App& app, int& exit_code) {
                 "Write auth tokens, cookies and credentials into the YAML instead of a CSV");
   sub->add_option("--scale", a->options.scale, "Multiply the recorded arrivals by this factor")
       ->capture_default_str();
-  sub->add_option("--duration", a->duration, "Phase duration (e.g. 60, 60s, 5m); default: the "
-                                               "recording's span, at least 1 s");
+  sub->add_option("--duration", a->duration,
+                  "Phase duration (e.g. 60, 60s, 5m); default: the "
+                  "recording's span, at least 1 s");
   sub->add_option("--arrival-rate", a->arrival_rate,
                   "Users per second instead of the recorded count (times --scale)");
   sub->footer("Writes YAML that runs unmodified in Artillery 2.x (engine: socketio). The header\n"

@@ -24,9 +24,9 @@ struct Step {
   // emit
   std::string nsp = "/";
   std::string channel;
-  Json args = Json::array();        ///< arguments after the event name
-  bool ack = false;                 ///< wants an acknowledgement
-  std::optional<Json> ack_args;     ///< --match-acks: the recorded ack payload
+  Json args = Json::array();              ///< arguments after the event name
+  bool ack = false;                       ///< wants an acknowledgement
+  std::optional<Json> ack_args;           ///< --match-acks: the recorded ack payload
   std::optional<std::string> response_on; ///< --responses: the push the client waited for
   std::optional<Json> response_args;
   // think
@@ -49,9 +49,9 @@ struct Scenario {
 
 /// Variables that carry per-session values through the payload CSV.
 struct Payload {
-  std::vector<std::string> fields;                         ///< in first-seen order
-  std::vector<std::map<std::string, std::string>> rows;    ///< one per session
-  std::map<std::string, std::string> why;                  ///< field -> where it came from
+  std::vector<std::string> fields;                      ///< in first-seen order
+  std::vector<std::map<std::string, std::string>> rows; ///< one per session
+  std::map<std::string, std::string> why;               ///< field -> where it came from
 
   void set(std::size_t row, const std::string& field, const std::string& value,
            const std::string& reason) {
@@ -74,8 +74,7 @@ std::string lower(std::string_view s) {
 /// A variable name Artillery's templates accept: [A-Za-z0-9_], not starting with a digit.
 std::string var_name(std::string_view prefix, std::string_view name) {
   std::string out(prefix);
-  for (const char c : name)
-    out += (std::isalnum(static_cast<unsigned char>(c)) != 0) ? c : '_';
+  for (const char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) != 0) ? c : '_';
   return out;
 }
 
@@ -94,7 +93,8 @@ std::string scalar_text(const Json& v) {
 }
 
 std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos && (v.empty() || (v.front() != ' ' && v.back() != ' ')))
+  if (v.find_first_of(",\"\r\n") == std::string::npos &&
+      (v.empty() || (v.front() != ' ' && v.back() != ' ')))
     return v;
   std::string out = "\"";
   for (const char c : v) {
@@ -117,7 +117,8 @@ std::string format_number(const Json& v) {
 }
 
 bool plain_key(std::string_view k) {
-  if (k.empty() || !(std::isalpha(static_cast<unsigned char>(k[0])) != 0 || k[0] == '_')) return false;
+  if (k.empty() || !(std::isalpha(static_cast<unsigned char>(k[0])) != 0 || k[0] == '_'))
+    return false;
   for (const char c : k)
     if (!(std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.'))
       return false;
@@ -128,20 +129,30 @@ bool plain_key(std::string_view k) {
 
 void emit_key(YAML::Emitter& out, std::string_view k) {
   out << YAML::Key;
-  if (plain_key(k)) out << std::string(k);
-  else out << YAML::DoubleQuoted << std::string(k);
+  if (plain_key(k))
+    out << std::string(k);
+  else
+    out << YAML::DoubleQuoted << std::string(k);
 }
 
 /// Writes a JSON value as YAML: strings always double-quoted (never re-typed by a YAML reader),
 /// numbers in their shortest exact form, short scalar arrays in flow style.
 void emit_json(YAML::Emitter& out, const Json& v) {
   switch (v.type()) {
-  case Json::value_t::null: out << YAML::Null; break;
-  case Json::value_t::boolean: out << (v.get<bool>() ? "true" : "false"); break;
+  case Json::value_t::null:
+    out << YAML::Null;
+    break;
+  case Json::value_t::boolean:
+    out << (v.get<bool>() ? "true" : "false");
+    break;
   case Json::value_t::number_integer:
   case Json::value_t::number_unsigned:
-  case Json::value_t::number_float: out << format_number(v); break;
-  case Json::value_t::string: out << YAML::DoubleQuoted << v.get<std::string>(); break;
+  case Json::value_t::number_float:
+    out << format_number(v);
+    break;
+  case Json::value_t::string:
+    out << YAML::DoubleQuoted << v.get<std::string>();
+    break;
   case Json::value_t::array: {
     bool scalars = v.size() <= 8;
     for (const auto& e : v) scalars = scalars && !e.is_structured();
@@ -164,13 +175,23 @@ void emit_json(YAML::Emitter& out, const Json& v) {
     }
     out << YAML::EndMap;
     break;
-  default: out << YAML::Null; break;
+  default:
+    out << YAML::Null;
+    break;
   }
 }
 
 void emit_str(YAML::Emitter& out, std::string_view key, const std::string& value) {
   emit_key(out, key);
   out << YAML::Value << YAML::DoubleQuoted << value;
+}
+
+/// True when Artillery's array form can carry these arguments: its validation accepts
+/// non-empty strings only.
+bool array_form_ok(const Json& args) {
+  for (const auto& a : args)
+    if (!a.is_string() || a.get_ref<const std::string&>().empty()) return false;
+  return true;
 }
 
 /// Renders the steps of a flow (also used as the key that merges identical sessions).
@@ -183,8 +204,10 @@ void emit_steps(YAML::Emitter& out, const std::vector<Step>& steps) {
       const ThinkValue t = format_think(s.think_ms);
       emit_key(out, "think");
       out << YAML::Value;
-      if (t.is_integer) out << t.text;
-      else out << YAML::DoubleQuoted << t.text;
+      if (t.is_integer)
+        out << t.text;
+      else
+        out << YAML::DoubleQuoted << t.text;
       break;
     }
     case Step::Kind::loop:
@@ -204,10 +227,8 @@ void emit_steps(YAML::Emitter& out, const std::vector<Step>& steps) {
     case Step::Kind::emit: {
       emit_key(out, "emit");
       out << YAML::Value;
-      bool all_strings = true;
-      for (const auto& a : s.args) all_strings = all_strings && a.is_string();
-      if (all_strings) {
-        // The array form: ["event", "arg1", ...] (Artillery allows strings only here).
+      if (array_form_ok(s.args)) {
+        // The array form: ["event", "arg1", ...] (Artillery allows non-empty strings only).
         out << YAML::Flow << YAML::BeginSeq << YAML::DoubleQuoted << s.channel;
         for (const auto& a : s.args) out << YAML::DoubleQuoted << a.get<std::string>();
         out << YAML::EndSeq;
@@ -266,12 +287,14 @@ std::vector<Step> collapse_loops(std::vector<Step> steps) {
     std::size_t i = 0;
     while (i < steps.size()) {
       if (i + 2 * len <= steps.size()) {
-        const std::string block = render_steps({steps.begin() + static_cast<std::ptrdiff_t>(i),
-                                                steps.begin() + static_cast<std::ptrdiff_t>(i + len)});
+        const std::string block =
+            render_steps({steps.begin() + static_cast<std::ptrdiff_t>(i),
+                          steps.begin() + static_cast<std::ptrdiff_t>(i + len)});
         std::size_t reps = 1;
         while (i + (reps + 1) * len <= steps.size() &&
                render_steps({steps.begin() + static_cast<std::ptrdiff_t>(i + reps * len),
-                             steps.begin() + static_cast<std::ptrdiff_t>(i + (reps + 1) * len)}) == block)
+                             steps.begin() + static_cast<std::ptrdiff_t>(i + (reps + 1) * len)}) ==
+                   block)
           ++reps;
         // Worth a loop only when it repeats and holds an emit.
         bool has_emit = false;
@@ -399,7 +422,8 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
           c.name == "io" || std::find(sticky.begin(), sticky.end(), c.name) != sticky.end())
         continue;
       const std::string var = var_name("cookie_", c.name);
-      const bool first = std::find(payload.fields.begin(), payload.fields.end(), var) == payload.fields.end();
+      const bool first =
+          std::find(payload.fields.begin(), payload.fields.end(), var) == payload.fields.end();
       payload.set(i, var, c.value, "cookie " + c.name);
       if (first) cookie_vars.push_back(c.name + "={{ " + var + " }}");
     }
@@ -426,8 +450,8 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
   std::size_t left_disconnect = 0, left_client_ack = 0, left_refused = 0, binary_args = 0,
               numeric_events = 0;
   std::set<std::string> refused_all;
-  std::map<std::string, std::string> arg_vars;            // argument JSON -> variable name
-  std::vector<std::pair<std::string, Json>> arg_values;   // variable name -> value, in order
+  std::map<std::string, std::string> arg_vars;          // argument JSON -> variable name
+  std::vector<std::pair<std::string, Json>> arg_values; // variable name -> value, in order
   std::vector<Scenario> scenarios;
   std::map<std::string, std::size_t> by_key;
   for (std::size_t si = 0; si < rec.sessions.size(); ++si) {
@@ -461,12 +485,18 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
       case sock::PacketType::connect:
         if (!last_t) last_t = m.t_us;
         continue;
-      case sock::PacketType::disconnect: ++left_disconnect; continue;
+      case sock::PacketType::disconnect:
+        ++left_disconnect;
+        continue;
       case sock::PacketType::ack:
-      case sock::PacketType::binary_ack: ++left_client_ack; continue;
-      case sock::PacketType::connect_error: continue;
+      case sock::PacketType::binary_ack:
+        ++left_client_ack;
+        continue;
+      case sock::PacketType::connect_error:
+        continue;
       case sock::PacketType::event:
-      case sock::PacketType::binary_event: break;
+      case sock::PacketType::binary_event:
+        break;
       }
       if (refused.count(m.nsp) != 0) {
         ++left_refused;
@@ -495,13 +525,11 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
       if (m.type == sock::PacketType::binary_event) ++binary_args;
       // Artillery's emit takes one `data` value, or an array of strings: several arguments
       // that are not all strings cannot be written as they were.
-      bool all_strings = true;
-      for (const auto& a : e.args) all_strings = all_strings && a.is_string();
-      if (!all_strings && e.args.size() > 1) {
-        // The array form holds strings only; a string that is exactly "{{ v }}" is replaced by
-        // v's value with its type, so each non-string argument goes through a variable.
+      if (!array_form_ok(e.args) && e.args.size() > 1) {
+        // The array form holds non-empty strings only; a string that is exactly "{{ v }}" is
+        // replaced by v's value with its type, so each other argument goes through a variable.
         for (auto& a : e.args) {
-          if (a.is_string()) continue;
+          if (a.is_string() && !a.get_ref<const std::string&>().empty()) continue;
           const std::string text = dump_json(a);
           auto it = arg_vars.find(text);
           if (it == arg_vars.end()) {
@@ -516,7 +544,8 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
         if (opt.match_acks)
           for (std::size_t j = k + 1; j < ms.size(); ++j)
             if (ms[j].dir == Direction::server_to_client &&
-                (ms[j].type == sock::PacketType::ack || ms[j].type == sock::PacketType::binary_ack) &&
+                (ms[j].type == sock::PacketType::ack ||
+                 ms[j].type == sock::PacketType::binary_ack) &&
                 ms[j].nsp == m.nsp && ms[j].ack_id == m.ack_id) {
               e.ack_args = ms[j].args ? *ms[j].args : Json::array();
               break;
@@ -524,7 +553,8 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
       }
       if (opt.responses && !e.ack) {
         for (std::size_t j = k + 1; j < ms.size() && ms[j].dir == Direction::server_to_client; ++j)
-          if ((ms[j].type == sock::PacketType::event || ms[j].type == sock::PacketType::binary_event) &&
+          if ((ms[j].type == sock::PacketType::event ||
+               ms[j].type == sock::PacketType::binary_event) &&
               ms[j].nsp == m.nsp && ms[j].event && ms[j].event->is_string()) {
             e.response_on = ms[j].event->get<std::string>();
             e.response_args = ms[j].args ? *ms[j].args : Json::array();
@@ -615,14 +645,17 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
   out << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
   emit_str(out, "name", "recorded");
   emit_key(out, "duration");
-  if (std::floor(duration) == duration) out << YAML::Value << std::to_string(static_cast<std::int64_t>(duration));
-  else out << YAML::Value << format_number(Json(duration));
+  if (std::floor(duration) == duration)
+    out << YAML::Value << std::to_string(static_cast<std::int64_t>(duration));
+  else
+    out << YAML::Value << format_number(Json(duration));
   if (opt.arrival_rate) {
     emit_key(out, "arrivalRate");
     out << YAML::Value << format_number(Json(*opt.arrival_rate * opt.scale));
   } else {
     emit_key(out, "arrivalCount");
-    const auto count = static_cast<std::int64_t>(std::llround(static_cast<double>(rec.sessions.size()) * opt.scale));
+    const auto count = static_cast<std::int64_t>(
+        std::llround(static_cast<double>(rec.sessions.size()) * opt.scale));
     out << YAML::Value << std::to_string(std::max<std::int64_t>(1, count));
   }
   out << YAML::EndMap << YAML::EndSeq;
@@ -677,19 +710,15 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
     out << YAML::Value;
     emit_json(out, query_inline);
   }
-  if (!sticky.empty()) {
-    // engine.io-client keeps a cookie jar per connection with this: the balancer's own
-    // Set-Cookie is sent back on every polling request (artillery.md: measured 200/200).
-    emit_key(out, "withCredentials");
-    out << YAML::Value << "true";
-  }
   out << YAML::EndMap;
   out << YAML::EndMap; // config
 
   // Per-user values go to the scenario-level socketio block: the config-level one is
   // templated before a user's variables exist and would send "undefined".
   std::string cookie_header;
-  for (const auto& name : sticky) cookie_header += (cookie_header.empty() ? "" : "; ") + name + "={{ " + var_name("", name) + " }}";
+  for (const auto& name : sticky)
+    cookie_header +=
+        (cookie_header.empty() ? "" : "; ") + name + "={{ " + var_name("", name) + " }}";
   for (const auto& c : cookie_vars) cookie_header += (cookie_header.empty() ? "" : "; ") + c;
 
   // Secrets inline when asked: substitute the first session's values.
@@ -698,7 +727,8 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
     std::string out_text = text;
     for (const auto& [field, value] : payload.rows.front()) {
       const std::string pat = "{{ " + field + " }}";
-      for (auto at = out_text.find(pat); at != std::string::npos; at = out_text.find(pat, at + value.size()))
+      for (auto at = out_text.find(pat); at != std::string::npos;
+           at = out_text.find(pat, at + value.size()))
         out_text.replace(at, pat.size(), value);
     }
     return out_text;
@@ -727,14 +757,16 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
       if (!auth_template.is_null()) {
         emit_key(out, "auth");
         out << YAML::Value << YAML::BeginMap;
-        for (const auto& [k, v] : auth_template.items()) emit_str(out, k, resolve(v.get<std::string>()));
+        for (const auto& [k, v] : auth_template.items())
+          emit_str(out, k, resolve(v.get<std::string>()));
         out << YAML::EndMap;
       }
       if (!query_template.empty()) {
         emit_key(out, "query");
         out << YAML::Value << YAML::BeginMap;
         for (const auto& [k, v] : query_inline.items()) emit_str(out, k, v.get<std::string>());
-        for (const auto& [k, v] : query_template.items()) emit_str(out, k, resolve(v.get<std::string>()));
+        for (const auto& [k, v] : query_template.items())
+          emit_str(out, k, resolve(v.get<std::string>()));
         out << YAML::EndMap;
       }
       out << YAML::EndMap;
@@ -747,7 +779,8 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
   }
   out << YAML::EndSeq;
   out << YAML::EndMap;
-  if (!out.good()) return fail(errc::unsupported, std::string("YAML writer: ") + out.GetLastError());
+  if (!out.good())
+    return fail(errc::unsupported, std::string("YAML writer: ") + out.GetLastError());
   result.scenarios = scenarios.size();
 
   // ---- header comment -------------------------------------------------------------------------
@@ -756,8 +789,9 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
   std::ostringstream h;
   h << "# Artillery v2 scenario generated by sioreplay " << SIO_VERSION << " from "
     << (opt.source_name.empty() ? std::string("a recording") : opt.source_name) << "\n";
-  h << "# " << plural(rec.sessions.size(), "session") << ", " << plural(messages, "Socket.IO message")
-    << " -> " << plural(scenarios.size(), "scenario") << ", " << plural(result.steps, "step") << ".\n";
+  h << "# " << plural(rec.sessions.size(), "session") << ", "
+    << plural(messages, "Socket.IO message") << " -> " << plural(scenarios.size(), "scenario")
+    << ", " << plural(result.steps, "step") << ".\n";
   h << "# Run it: artillery run <this file>   or: sioreplay replay <this file>\n";
   if (!sticky.empty()) {
     for (const auto& name : sticky) {
@@ -765,11 +799,17 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
       const auto& vals = sticky_values[name];
       for (std::size_t i = 0; i < vals.size(); ++i) h << (i ? ", " : "") << vals[i];
       h << "): each virtual user picks one from config.variables." << var_name("", name)
-        << " and sends it\n#   in the scenario-level socketio.extraHeaders.Cookie, so it stays on one "
-           "replica\n#   (Artillery sends \"undefined\" for variables in the config-level block).\n";
+        << " and sends it\n#   in the scenario-level socketio.extraHeaders.Cookie, so it stays on "
+           "one "
+           "replica\n#   (Artillery sends \"undefined\" for variables in the config-level "
+           "block).\n";
     }
-    h << "#   withCredentials: true also makes Artillery's client keep the balancer's Set-Cookie.\n";
-    h << "#   sioreplay replay needs neither: its per-user cookie jar learns the cookie live from the "
+    h << "#   (socketio.withCredentials: true would make Artillery's client keep the balancer's\n"
+         "#   Set-Cookie itself; it is not written because with it the Cookie header above no "
+         "longer\n"
+         "#   reaches the websocket upgrade, which then lands on another replica.)\n";
+    h << "#   sioreplay replay needs neither: its per-user cookie jar learns the cookie live from "
+         "the "
          "load balancer.\n";
   }
   if (!payload.fields.empty()) {
@@ -792,7 +832,8 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
 
   if (use_csv) {
     std::string csv;
-    for (std::size_t i = 0; i < payload.fields.size(); ++i) csv += (i ? "," : "") + csv_field(payload.fields[i]);
+    for (std::size_t i = 0; i < payload.fields.size(); ++i)
+      csv += (i ? "," : "") + csv_field(payload.fields[i]);
     csv += "\n";
     for (const auto& row : payload.rows) {
       for (std::size_t i = 0; i < payload.fields.size(); ++i) {

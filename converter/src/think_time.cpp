@@ -8,18 +8,22 @@ namespace sio::converter {
 std::int64_t ThinkPolicy::apply(std::int64_t gap_ms) const noexcept {
   if (gap_ms <= 0) return 0;
   switch (kind) {
-  case Kind::keep: return gap_ms;
-  case Kind::none: return 0;
-  case Kind::max: return gap_ms < max_ms ? gap_ms : max_ms;
-  case Kind::scale: return std::llround(static_cast<double>(gap_ms) * factor);
+  case Kind::keep:
+    return gap_ms;
+  case Kind::none:
+    return 0;
+  case Kind::max:
+    return gap_ms < max_ms ? gap_ms : max_ms;
+  case Kind::scale:
+    return std::llround(static_cast<double>(gap_ms) * factor);
   }
   return gap_ms;
 }
 
 Result<std::int64_t> parse_duration_ms(std::string_view text) {
   const auto bad = [&] {
-    return fail(errc::usage, "not a duration: \"" + std::string(text) +
-                                 "\" (use e.g. 30, 30s, 250ms, 5m, 1h)");
+    return fail(errc::usage,
+                "not a duration: \"" + std::string(text) + "\" (use e.g. 30, 30s, 250ms, 5m, 1h)");
   };
   if (text.empty()) return bad();
   double value = 0;
@@ -27,11 +31,16 @@ Result<std::int64_t> parse_duration_ms(std::string_view text) {
   if (ec != std::errc{} || value < 0 || !std::isfinite(value)) return bad();
   const std::string_view unit = text.substr(static_cast<std::size_t>(ptr - text.data()));
   double ms = 0;
-  if (unit.empty() || unit == "s") ms = value * 1000;
-  else if (unit == "ms") ms = value;
-  else if (unit == "m" || unit == "min") ms = value * 60000;
-  else if (unit == "h") ms = value * 3600000;
-  else return bad();
+  if (unit.empty() || unit == "s")
+    ms = value * 1000;
+  else if (unit == "ms")
+    ms = value;
+  else if (unit == "m" || unit == "min")
+    ms = value * 60000;
+  else if (unit == "h")
+    ms = value * 3600000;
+  else
+    return bad();
   if (ms > 1e12) return bad();
   return std::llround(ms);
 }
@@ -55,7 +64,8 @@ Result<ThinkPolicy> parse_think_policy(std::string_view text) {
     double v = 0;
     const auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
     if (ec != std::errc{} || ptr != f.data() + f.size() || v < 0 || !std::isfinite(v))
-      return fail(errc::usage, "--think scale=F needs a number >= 0, got \"" + std::string(f) + "\"");
+      return fail(errc::usage,
+                  "--think scale=F needs a number >= 0, got \"" + std::string(f) + "\"");
     p.kind = ThinkPolicy::Kind::scale;
     p.factor = v;
     return p;

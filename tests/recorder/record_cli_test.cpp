@@ -1,68 +1,15 @@
 /// `sioreplay record` as a user runs it: exit codes, stdout/stderr, atomic outputs.
 
-#include "../support/paths.hpp"
-
-#include <gtest/gtest.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <sys/wait.h>
+#include "../support/cli.hpp"
 
 namespace sio {
 namespace {
 
+using test::CliRun;
+using test::slurp;
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-class RecordCli : public ::testing::Test {
-protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sio_cli_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  CliRun run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt";
-    const fs::path err = dir_ / "stderr.txt";
-    const std::string cmd = "'" + test::cli_path() + "' " + args + " >'" + out.string() + "' 2>'" +
-                            err.string() + "' </dev/null";
-    const int status = std::system(cmd.c_str());
-    CliRun r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
-  /// Files in the scratch folder other than the ones a test made itself.
-  std::vector<std::string> leftovers(const std::vector<std::string>& known) {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) {
-      const auto n = e.path().filename().string();
-      if (std::find(known.begin(), known.end(), n) == known.end()) names.push_back(n);
-    }
-    return names;
-  }
-  fs::path dir_;
-};
+class RecordCli : public test::CliTest {};
 
 TEST_F(RecordCli, VersionAndHelp) {
   const CliRun v = run("--version");

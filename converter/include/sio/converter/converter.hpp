@@ -15,19 +15,19 @@ namespace sio::converter {
 
 /// What `sioreplay convert` was asked to do.
 struct ConvertOptions {
-  std::string target;                      ///< overrides the recorded target (scheme://host:port)
-  std::vector<std::string> sticky_cookies; ///< extra sticky cookie names (--sticky-cookie)
-  bool no_sticky = false;                  ///< --no-sticky: no sticky cookie handling at all
-  ThinkPolicy think;                       ///< --think
-  bool match_acks = false;                 ///< --match-acks: match acks on the recorded payload
-  bool responses = false;                  ///< --responses: wait for the server pushes
-  bool http = false;                       ///< --http: the page's HTTP exchanges as steps
-  bool inline_secrets = false;             ///< --inline-secrets: no payload CSV
-  double scale = 1.0;                      ///< --scale: multiplies arrivals
-  std::optional<double> duration_s;        ///< --duration override
-  std::optional<double> arrival_rate;      ///< --arrival-rate override (users/s)
+  std::string target;                        ///< overrides the recorded target (scheme://host:port)
+  std::vector<std::string> sticky_cookies;   ///< extra sticky cookie names (--sticky-cookie)
+  bool no_sticky = false;                    ///< --no-sticky: no sticky cookie handling at all
+  ThinkPolicy think;                         ///< --think
+  bool match_acks = false;                   ///< --match-acks: match acks on the recorded payload
+  bool responses = false;                    ///< --responses: wait for the server pushes
+  bool http = false;                         ///< --http: the page's HTTP exchanges as steps
+  bool inline_secrets = false;               ///< --inline-secrets: no payload CSV
+  double scale = 1.0;                        ///< --scale: multiplies arrivals
+  std::optional<double> duration_s;          ///< --duration override
+  std::optional<double> arrival_rate;        ///< --arrival-rate override (users/s)
   std::string payload_file = "scenario.csv"; ///< CSV name, relative to the YAML file
-  std::string source_name;                 ///< shown in the header comment
+  std::string source_name;                   ///< shown in the header comment
 };
 
 /// The converter's output: the YAML text, the CSV text (empty when no secrets), and notes.
