@@ -123,6 +123,15 @@ line((stats.engine || {}).sessionIdUnknown > 0, "servers answered \"Session ID u
 process.exit(bad ? 1 : 0);
 JS
 
+# Every option that changes the YAML's shape still passes Artillery's own script validation.
+run_case a1-options "$root/samples/har/a1/devtools.har" "http://127.0.0.1:$((base + 1))" "" \
+  --match-acks --responses --http --duration 2 --arrival-rate 1
+if grep -q "validation error" "$work/a1-options.artillery.log"; then
+  check a1-options "Artillery accepts the YAML" "$(grep -m1 "validation error" "$work/a1-options.artillery.log")"
+else
+  check a1-options "Artillery accepts the YAML (--match-acks --responses --http ...)" ok
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "convert_artillery: $failures check(s) failed; logs:"
   for f in "$work"/*.artillery.log; do echo "--- $f"; tail -25 "$f"; done
