@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   int exit_code = sio::cli::exit_ok;
   sio::cli::add_record(app, exit_code);
   sio::cli::add_convert(app, exit_code);
+  sio::cli::add_replay(app, exit_code);
   sio::cli::add_pending(app, exit_code);
   try {
     app.parse(argc, argv);

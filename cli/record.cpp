@@ -70,8 +70,7 @@ void add_record(CLI::App& app, int& exit_code) {
 
 void add_pending(CLI::App& app, int& exit_code) {
   for (const auto& [name, what] :
-       {std::pair{"replay", "Replay a scenario or recording at N x load (not yet implemented)"},
-        std::pair{"report", "Merge and render reports (not yet implemented)"}}) {
+       {std::pair{"report", "Merge and render reports (not yet implemented)"}}) {
     auto* sub = app.add_subcommand(name, what);
     sub->allow_extras();
     const std::string n = name;

@@ -1,0 +1,127 @@
+/// `sioreplay replay`: runs an Artillery v2 Socket.IO scenario at N x load.
+
+#include "commands.hpp"
+
+#include "sio/common/file_io.hpp"
+#include "sio/common/session_json.hpp"
+#include "sio/replayer/engine.hpp"
+#include "sio/replayer/report.hpp"
+#include "sio/replayer/script.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+namespace sio::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signals{0};
+
+extern "C" void on_signal(int) {
+  // First signal: stop arrivals and close users; second: exit at once.
+  if (g_signals.fetch_add(1) >= 1) std::_Exit(130);
+  g_stop.store(true);
+}
+
+struct ReplayArgs {
+  std::string script;
+  std::string output;
+  std::string environment;
+  std::string target;
+  bool quiet = false;
+  replayer::EngineOptions engine;
+  bool no_cookie_jar = false;
+};
+
+int run_replay(ReplayArgs& a) {
+  replayer::LoadOptions lo;
+  lo.environment = a.environment;
+  lo.target = a.target;
+  auto script = replayer::load_script(a.script, lo);
+  if (!script) {
+    std::fprintf(stderr, "sioreplay replay: error: %s\n", script.error().message().c_str());
+    return exit_failure;
+  }
+  for (const auto& w : script->warnings)
+    std::fprintf(stderr, "sioreplay replay: warning: %s\n", w.c_str());
+  if (!(a.engine.scale > 0)) {
+    std::fprintf(stderr, "sioreplay replay: --scale must be > 0\n");
+    return exit_usage;
+  }
+  a.engine.cookie_jar = !a.no_cookie_jar;
+  if (a.no_cookie_jar)
+    std::fprintf(stderr, "sioreplay replay: warning: --no-cookie-jar: users do not keep cookies; "
+                         "sticky load balancers will spread their requests\n");
+  // Open the report file first: a bad path fails before the load, not after.
+  std::optional<AtomicOutput> out;
+  if (!a.output.empty()) {
+    auto o = AtomicOutput::create(a.output);
+    if (!o) {
+      std::fprintf(stderr, "sioreplay replay: error: %s\n", o.error().message().c_str());
+      return exit_failure;
+    }
+    out.emplace(std::move(*o));
+  }
+  if (!a.quiet)
+    a.engine.progress = [](const replayer::Period& last, const replayer::Period& total,
+                           double elapsed) {
+      std::fprintf(stderr, "%s\n", replayer::progress_line(last, total, elapsed).c_str());
+    };
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  auto result = replayer::run(*script, a.engine, &g_stop);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!result) {
+    std::fprintf(stderr, "sioreplay replay: error: %s\n", result.error().message().c_str());
+    return exit_failure;
+  }
+  std::fputs(replayer::summary_table(result->metrics, result->elapsed_s).c_str(), stderr);
+  if (result->interrupted)
+    std::fprintf(stderr, "sioreplay replay: interrupted: the report covers the run so far\n");
+  if (out) {
+    Json report = replayer::report_json(result->metrics);
+    if (result->interrupted) report["x-sioreplay-interrupted"] = true;
+    out->write(dump_json(report));
+    out->write("\n");
+    if (auto st = out->commit(); !st) {
+      std::fprintf(stderr, "sioreplay replay: error: %s\n", st.error().message().c_str());
+      return exit_failure;
+    }
+    std::fprintf(stderr, "sioreplay replay: report written to %s\n", a.output.c_str());
+  }
+  return result->interrupted ? exit_failure : exit_ok;
+}
+
+} // namespace
+
+void add_replay(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<ReplayArgs>();
+  auto* sub = app.add_subcommand(
+      "replay",
+      "Run an Artillery v2 Socket.IO scenario (YAML) at N x load, with a cookie jar per user");
+  sub->add_option("script", a->script, "Scenario YAML (Artillery v2, engine: socketio)")
+      ->required();
+  sub->add_option("--scale", a->engine.scale, "Multiply every phase's arrivals (and maxVusers)")
+      ->capture_default_str();
+  sub->add_option("--target", a->target, "Override config.target");
+  sub->add_option("-e,--environment", a->environment, "Use config.environments.NAME");
+  sub->add_option("--workers", a->engine.workers, "Worker threads (default: one per core)");
+  sub->add_option("-o,--output", a->output, "Write the report (Artillery's JSON shape) here");
+  sub->add_flag(
+      "--no-cookie-jar", a->no_cookie_jar,
+      "Diagnostics: users keep no cookies (shows what a sticky balancer does without them)");
+  sub->add_option("--seed", a->engine.seed, "Random seed for variables, payload rows, scenarios");
+  sub->add_flag("-q,--quiet", a->quiet, "No live progress line");
+  sub->footer(
+      "Every user keeps its own cookie jar: the load balancer's Set-Cookie (route, AWSALB,\n"
+      "SERVERID, ...) is sent back on every polling request and on the websocket upgrade,\n"
+      "so sticky sessions work without a Cookie variable. If the script also sets a Cookie\n"
+      "header, the live cookie of the same name wins. SIGINT/SIGTERM: users are closed within\n"
+      "5 s and the report covers the run so far; a second signal exits at once.");
+  sub->callback([a, &exit_code] { exit_code = run_replay(*a); });
+}
+
+} // namespace sio::cli

@@ -1,0 +1,46 @@
+#pragma once
+/// Per-worker metrics in Artillery's vocabulary: counters ("vusers.created", "socketio.emit",
+/// "errors.<cause>") and summaries (histograms, ms in reports: "socketio.response_time"), kept
+/// per 10-second period (aligned to epoch) and merged exactly at report time.
+
+#include "sio/replayer/histogram.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace sio::replayer {
+
+/// One 10 s period (or the aggregate).
+struct Period {
+  std::int64_t period_ms = 0; ///< start, epoch ms, multiple of 10000
+  std::map<std::string, std::uint64_t> counters;
+  std::map<std::string, Histogram> histograms; ///< values in microseconds
+  std::int64_t first_ms = 0, last_ms = 0;      ///< first/last metric time, epoch ms
+
+  void merge(const Period& other);
+};
+
+/// What one worker measures. Not thread-safe: one per worker, merged after the run.
+class Metrics {
+public:
+  void count(const std::string& name, std::uint64_t n = 1, std::int64_t now_ms = -1);
+  void record(const std::string& name, std::int64_t value_us, std::int64_t now_ms = -1);
+  /// Adds another worker's metrics.
+  void merge(const Metrics& other);
+  /// Adds one period (e.g. rebuilt from a report) to the period that starts at the same
+  /// floor(period_ms/10000)*10000.
+  void merge(const Period& period);
+  /// All periods (sorted) and their aggregate.
+  [[nodiscard]] const std::map<std::int64_t, Period>& periods() const noexcept { return periods_; }
+  [[nodiscard]] Period aggregate() const;
+
+private:
+  Period& at(std::int64_t now_ms);
+  std::map<std::int64_t, Period> periods_;
+};
+
+/// Current wall clock, epoch milliseconds.
+std::int64_t now_epoch_ms();
+
+} // namespace sio::replayer

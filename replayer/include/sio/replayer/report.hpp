@@ -1,0 +1,29 @@
+#pragma once
+/// Reports: Artillery's JSON shape ({aggregate, intermediate[]}, counters, rates, summaries
+/// with min/max/count/mean/p50/median/p75/p90/p95/p99/p999 in ms), the end-of-run table, and
+/// the live line.
+
+#include "sio/common/socketio.hpp" // sio::Json
+#include "sio/replayer/metrics.hpp"
+
+#include <string>
+
+namespace sio::replayer {
+
+/// Artillery-shaped report JSON (summaries in milliseconds, 0.1 ms resolution).
+Json report_json(const Metrics& m);
+
+/// One Period as Artillery's JSON object.
+Json period_json(const Period& p);
+
+/// Rebuilds Metrics from a report written by report_json (for `report --merge`); histograms
+/// are stored losslessly under "x-sioreplay-histograms".
+Result<Metrics> metrics_from_report(const Json& report);
+
+/// The end-of-run summary table (plain text, fixed-width columns).
+std::string summary_table(const Metrics& m, double elapsed_s);
+
+/// The live progress line for the last period ("created 120  completed 98  failed 0 ...").
+std::string progress_line(const Period& last, const Period& total, double elapsed_s);
+
+} // namespace sio::replayer

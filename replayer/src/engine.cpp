@@ -1,0 +1,258 @@
+#include "sio/replayer/engine.hpp"
+
+#include "detail/vu.hpp"
+#include "sio/common/url.hpp"
+#include "sio/replayer/template.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <future>
+#include <thread>
+
+namespace sio::replayer {
+namespace {
+
+namespace net = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct Worker {
+  net::io_context ioc{1};
+  Metrics metrics;
+  std::mt19937_64 rng;
+  std::size_t active = 0;
+  detail::UserEnv env;
+  std::thread thread;
+};
+
+/// A CSV cell as a typed value when `cast` is on (numbers and booleans), else a string.
+Json cell(const std::string& v, bool cast) {
+  if (cast) {
+    if (v == "true") return true;
+    if (v == "false") return false;
+    if (!v.empty()) {
+      std::int64_t i = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), i);
+      if (ec == std::errc{} && p == v.data() + v.size()) return i;
+      double d = 0;
+      auto [p2, ec2] = std::from_chars(v.data(), v.data() + v.size(), d);
+      if (ec2 == std::errc{} && p2 == v.data() + v.size() && std::isfinite(d)) return d;
+    }
+  }
+  return v;
+}
+
+} // namespace
+
+std::vector<double> arrival_times(const Phase& phase, double scale) {
+  std::vector<double> t;
+  const double d = phase.duration_s;
+  if (phase.pause || d <= 0) return t;
+  if (phase.arrival_count) {
+    const auto n =
+        static_cast<std::int64_t>(std::llround(static_cast<double>(*phase.arrival_count) * scale));
+    for (std::int64_t i = 0; i < n; ++i)
+      t.push_back(d * static_cast<double>(i) / static_cast<double>(n));
+    return t;
+  }
+  const double r0 = phase.arrival_rate * scale;
+  const double r1 = (phase.ramp_to ? *phase.ramp_to : phase.arrival_rate) * scale;
+  const auto n = static_cast<std::int64_t>(std::llround((r0 + r1) / 2.0 * d));
+  if (n <= 0) return t;
+  if (std::abs(r1 - r0) < 1e-12) {
+    for (std::int64_t i = 0; i < n; ++i)
+      t.push_back(d * static_cast<double>(i) / static_cast<double>(n));
+    return t;
+  }
+  // Linear ramp: users so far N(t) = r0 t + (r1 - r0) t^2 / (2 d); the k-th user arrives where
+  // N(t) = k * total / n (the total rounded to a whole number of users).
+  const double a = (r1 - r0) / d;
+  const double total = (r0 + r1) / 2.0 * d;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const double target = static_cast<double>(k) * total / static_cast<double>(n);
+    const double disc = r0 * r0 + 2.0 * a * target;
+    t.push_back(std::min(d, (-r0 + std::sqrt(std::max(0.0, disc))) / a));
+  }
+  return t;
+}
+
+Result<RunResult> run(const Script& script, const EngineOptions& opt,
+                      const std::atomic<bool>* stop) {
+  auto url = parse_url(script.target);
+  if (!url) return fail(errc::usage, "target " + script.target + ": " + url.error().context);
+  if (url->scheme != "http" && url->scheme != "https" && url->scheme != "ws" &&
+      url->scheme != "wss")
+    return fail(errc::usage, "target " + script.target + ": expected http(s):// or ws(s)://");
+  if (script.scenarios.empty()) return fail(errc::usage, script.file + ": no scenario to run");
+  detail::Target target;
+  target.host = url->host;
+  target.port = std::to_string(url->port);
+  target.secure = url->scheme == "https" || url->scheme == "wss";
+  {
+    net::io_context resolve_ctx;
+    net::ip::tcp::resolver resolver(resolve_ctx);
+    boost::system::error_code ec;
+    target.endpoints = resolver.resolve(target.host, target.port, ec);
+    if (ec)
+      return fail(errc::io_error, "target " + script.target + ": cannot resolve: " + ec.message());
+  }
+
+  const unsigned n_workers =
+      opt.workers > 0 ? opt.workers : std::max(1u, std::thread::hardware_concurrency());
+  std::mt19937_64 rng(opt.seed != 0 ? opt.seed : std::random_device{}());
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < n_workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    w->rng.seed(rng());
+    w->env.script = &script;
+    w->env.target = target;
+    w->env.cookie_jar = opt.cookie_jar;
+    w->env.connect_timeout_s = opt.connect_timeout_s;
+    w->env.metrics = &w->metrics;
+    w->env.rng = &w->rng;
+    w->env.active = &w->active;
+    workers.push_back(std::move(w));
+  }
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  for (auto& w : workers) {
+    guards.push_back(net::make_work_guard(w->ioc));
+    w->thread = std::thread([&ioc = w->ioc] { ioc.run(); });
+  }
+
+  // Users alive across all workers, for maxVusers and for the end of the run.
+  std::atomic<std::int64_t> alive{0};
+  std::atomic<std::uint64_t> skipped{0};
+  RunResult result;
+  const auto start = Clock::now();
+  const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto next_progress = start + std::chrono::seconds(10);
+  Period last_total;
+
+  // Snapshot of all workers' metrics, taken on each worker's own thread.
+  const auto snapshot = [&] {
+    Metrics all;
+    for (auto& w : workers) {
+      std::promise<Metrics> p;
+      auto f = p.get_future();
+      net::post(w->ioc, [&w, &p] { p.set_value(w->metrics); });
+      all.merge(f.get());
+    }
+    return all;
+  };
+  const auto report_progress = [&] {
+    if (!opt.progress) return;
+    const Metrics m = snapshot();
+    const Period total = m.aggregate();
+    Period last = m.periods().empty() ? Period{} : m.periods().rbegin()->second;
+    opt.progress(last, total, elapsed());
+  };
+  const auto wait_until = [&](Clock::time_point t) {
+    while (Clock::now() < t) {
+      if (stop != nullptr && stop->load()) return false;
+      if (Clock::now() >= next_progress) {
+        report_progress();
+        next_progress += std::chrono::seconds(10);
+      }
+      std::this_thread::sleep_until(
+          std::min({t, Clock::now() + std::chrono::milliseconds(50), next_progress}));
+    }
+    return !(stop != nullptr && stop->load());
+  };
+
+  // Scenario choice by weight; payload rows in sequence or at random.
+  double weight_sum = 0;
+  for (const auto& s : script.scenarios) weight_sum += std::max(0.0, s.weight);
+  std::vector<std::size_t> payload_next(script.payloads.size(), 0);
+  std::uint64_t created = 0;
+  double phase_start = 0;
+  for (const Phase& phase : script.phases) {
+    const auto times = arrival_times(phase, opt.scale);
+    const std::int64_t cap =
+        phase.max_vusers ? std::llround(static_cast<double>(*phase.max_vusers) * opt.scale) : -1;
+    for (const double t : times) {
+      const auto at =
+          start + std::chrono::microseconds(static_cast<std::int64_t>((phase_start + t) * 1e6));
+      if (!wait_until(at)) break;
+      if (cap >= 0 && alive.load() >= cap) {
+        ++skipped;
+        continue;
+      }
+      // The user's variables: one pick of each list, one payload row, a uuid, the target.
+      Json vars = Json::object();
+      for (const auto& [k, v] : script.variables.items())
+        vars[k] = v.is_array() && !v.empty() ? v[rng() % v.size()] : v;
+      for (std::size_t pi = 0; pi < script.payloads.size(); ++pi) {
+        const Payload& pl = script.payloads[pi];
+        if (pl.rows.empty()) continue;
+        if (pl.load_all) {
+          Json all = Json::array();
+          for (const auto& row : pl.rows) {
+            Json o = Json::object();
+            for (std::size_t c = 0; c < pl.fields.size() && c < row.size(); ++c)
+              o[pl.fields[c]] = cell(row[c], pl.cast);
+            all.push_back(std::move(o));
+          }
+          vars[pl.name.empty() ? "payload" : pl.name] = std::move(all);
+          continue;
+        }
+        const auto& row = pl.sequence ? pl.rows[payload_next[pi]++ % pl.rows.size()]
+                                      : pl.rows[rng() % pl.rows.size()];
+        for (std::size_t c = 0; c < pl.fields.size() && c < row.size(); ++c)
+          vars[pl.fields[c]] = cell(row[c], pl.cast);
+      }
+      vars["$uuid"] = uuid_v4(rng);
+      vars["target"] = script.target;
+      double pick = std::uniform_real_distribution<double>(0, weight_sum)(rng);
+      const Scenario* sc = &script.scenarios.back();
+      for (const auto& s : script.scenarios) {
+        pick -= std::max(0.0, s.weight);
+        if (pick < 0) {
+          sc = &s;
+          break;
+        }
+      }
+      Worker& w = *workers[created % workers.size()];
+      ++created;
+      ++alive;
+      const std::int64_t scheduled_ms = now_epoch_ms();
+      net::co_spawn(
+          w.ioc,
+          [&w, sc, vars = std::move(vars), scheduled_ms, &alive]() mutable -> net::awaitable<void> {
+            co_await detail::run_user(w.env, *sc, std::move(vars), scheduled_ms);
+            --alive;
+          },
+          net::detached);
+    }
+    phase_start += phase.duration_s;
+    if (stop != nullptr && stop->load()) break;
+  }
+  // Wait for the users still running (a stop gives them 5 s, then cuts them off).
+  std::optional<Clock::time_point> cut;
+  while (alive.load() > 0) {
+    if (stop != nullptr && stop->load() && !cut) cut = Clock::now() + std::chrono::seconds(5);
+    if (cut && Clock::now() > *cut) break;
+    if (Clock::now() >= next_progress) {
+      report_progress();
+      next_progress += std::chrono::seconds(10);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  result.interrupted = stop != nullptr && stop->load();
+  guards.clear();
+  for (auto& w : workers) {
+    if (cut) w->ioc.stop();
+    w->thread.join();
+  }
+  for (auto& w : workers) result.metrics.merge(w->metrics);
+  if (skipped > 0) result.metrics.count("vusers.skipped", skipped.load());
+  result.elapsed_s = elapsed();
+  result.users_created = created;
+  return result;
+}
+
+} // namespace sio::replayer

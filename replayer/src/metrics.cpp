@@ -1,0 +1,96 @@
+#include "sio/replayer/metrics.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace sio::replayer {
+
+namespace {
+
+constexpr std::int64_t period_length_ms = 10000;
+
+bool has_metrics(const Period& p) noexcept {
+  return !p.counters.empty() || !p.histograms.empty();
+}
+
+std::int64_t period_start(std::int64_t ms) noexcept {
+  std::int64_t q = ms / period_length_ms;
+  if (ms % period_length_ms < 0) --q; // floor for times before the epoch
+  return q * period_length_ms;
+}
+
+} // namespace
+
+std::int64_t now_epoch_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Period::merge(const Period& other) {
+  if (!has_metrics(other)) {
+    period_ms = std::max(period_ms, other.period_ms);
+    return;
+  }
+  if (!has_metrics(*this)) {
+    first_ms = other.first_ms;
+    last_ms = other.last_ms;
+  } else {
+    first_ms = std::min(first_ms, other.first_ms);
+    last_ms = std::max(last_ms, other.last_ms);
+  }
+  period_ms = std::max(period_ms, other.period_ms);
+  for (const auto& [name, n] : other.counters) counters[name] += n;
+  for (const auto& [name, h] : other.histograms) histograms[name].merge(h);
+}
+
+Period& Metrics::at(std::int64_t now_ms) {
+  const std::int64_t key = period_start(now_ms);
+  Period& p = periods_[key];
+  p.period_ms = key;
+  if (!has_metrics(p)) {
+    p.first_ms = p.last_ms = now_ms;
+  } else {
+    p.first_ms = std::min(p.first_ms, now_ms);
+    p.last_ms = std::max(p.last_ms, now_ms);
+  }
+  return p;
+}
+
+void Metrics::count(const std::string& name, std::uint64_t n, std::int64_t now_ms) {
+  if (now_ms < 0) now_ms = now_epoch_ms();
+  Period& p = at(now_ms);
+  p.counters[name] += n;
+}
+
+void Metrics::record(const std::string& name, std::int64_t value_us, std::int64_t now_ms) {
+  if (now_ms < 0) now_ms = now_epoch_ms();
+  Period& p = at(now_ms);
+  p.histograms[name].record(value_us);
+}
+
+void Metrics::merge(const Metrics& other) {
+  for (const auto& [key, p] : other.periods_) {
+    Period& mine = periods_[key];
+    mine.period_ms = key;
+    mine.merge(p);
+  }
+}
+
+void Metrics::merge(const Period& period) {
+  if (period.counters.empty() && period.histograms.empty()) return;
+  const std::int64_t key = period_start(period.period_ms);
+  Period& mine = periods_[key];
+  mine.period_ms = key;
+  mine.merge(period);
+  mine.period_ms = key;
+}
+
+Period Metrics::aggregate() const {
+  Period agg;
+  for (const auto& [key, p] : periods_) agg.merge(p);
+  if (!periods_.empty()) agg.period_ms = periods_.rbegin()->first;
+  return agg;
+}
+
+} // namespace sio::replayer
