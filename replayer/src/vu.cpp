@@ -816,6 +816,8 @@ awaitable<void> run_user(const UserEnv& env, const Scenario& scenario, Json vars
                          std::int64_t scheduled_ms) {
   auto ex = co_await net::this_coro::executor;
   env.metrics->count("vusers.created");
+  env.metrics->count("vusers.completed", 0); // present in every report, even when 0
+  env.metrics->count("vusers.failed", 0);
   env.metrics->count("vusers.created_by_name." + scenario.name);
   ++*env.active;
   const auto start = Clock::now();
