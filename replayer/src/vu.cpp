@@ -377,7 +377,9 @@ awaitable<void> User::open_websocket(bool upgrading) {
     to.keep_alive_pings = false;
     ws_->set_option(to);
     ws_->set_option(websocket::stream_base::decorator(
-        [self = shared_from_this()](websocket::request_type& req) { self->decorate(req.base()); }));
+        // `this`, not a shared_ptr: the stream is our member, so a shared_ptr here would be a
+        // cycle (User -> ws_ -> decorator -> User) and leak every user.
+        [this](websocket::request_type& req) { decorate(req.base()); }));
     websocket::response_type res;
     co_await ws_->async_handshake(res, env_.target.host + ":" + env_.target.port,
                                   query_string(true), use_awaitable);
