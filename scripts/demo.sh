@@ -21,12 +21,7 @@ echo "== 1. sioreplay record $har"
 build/sioreplay record "$har" -o "$out/a2.jsonl"
 
 # A free base port for HAProxy (+1..+3 for the replicas).
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-base=""
-for p in $(seq 4500 10 4590); do
-  if port_free "$p" && port_free $((p + 1)) && port_free $((p + 2)) && port_free $((p + 3)); then base=$p; break; fi
-done
-[ -n "$base" ] || { echo "demo: no free port between 4500 and 4593" >&2; exit 1; }
+base=$(samples/app/cluster.sh free-base 4500 4590)
 
 echo
 echo "== 2. sioreplay convert -> $out/scenario.yml (target: the local sticky HAProxy, 5x the recorded users)"

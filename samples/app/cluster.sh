@@ -6,6 +6,7 @@
 #   samples/app/cluster.sh stats STATE_DIR             merged /stats: {"replicas":{...},"total":{...}}
 #   samples/app/cluster.sh reset STATE_DIR             POST /stats/reset on the 3 replicas
 #   samples/app/cluster.sh status STATE_DIR            which recorded processes are alive
+#   samples/app/cluster.sh free-base FROM TO           a BASE_PORT in [FROM,TO] (step 10) whose 4 ports are free
 #
 # Everything binds 127.0.0.1 only. STATE_DIR receives haproxy.cfg, *.log, pids ("NAME PID PORT"
 # lines) and cluster.env. Env: NODE (default: node), HAPROXY (default: haproxy on PATH or
@@ -219,6 +220,16 @@ case $cmd in
     exec "$NODE" "$APP_DIR/stats.js" reset "${targets[@]}"
     ;;
   status) (($# == 1)) || usage; cmd_status "$1" ;;
+  free-base)
+    (($# == 2)) || usage
+    for ((p = $1; p <= $2; p += 10)); do
+      if ! port_open "$p" && ! port_open $((p + 1)) && ! port_open $((p + 2)) && ! port_open $((p + 3)); then
+        echo "$p"
+        exit 0
+      fi
+    done
+    die "no free base port between $1 and $2"
+    ;;
   -h | --help | help) usage ;;
   *) echo "cluster.sh: unknown command '$cmd'" >&2; usage ;;
 esac

@@ -22,15 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-base=""
-for p in $(seq 4700 10 4990); do
-  if port_free "$p" && port_free $((p + 1)) && port_free $((p + 2)) && port_free $((p + 3)); then
-    base=$p
-    break
-  fi
-done
-[ -n "$base" ] || { echo "no free ports for the cluster" >&2; exit 1; }
+base=$("$cluster" free-base 4700 4990)
 "$cluster" start "$work/cluster" "$base"
 
 check() { # check NAME CONDITION-TEXT VALUE: prints and counts failures

@@ -22,12 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-base=""
-for p in $(seq 5000 10 5290); do
-  if port_free "$p" && port_free $((p + 1)) && port_free $((p + 2)) && port_free $((p + 3)); then base=$p; break; fi
-done
-[ -n "$base" ] || { echo "no free ports for the cluster" >&2; exit 1; }
+base=$("$cluster" free-base 5000 5290)
 "$cluster" start "$work/cluster" "$base"
 
 # scenario NAME TRANSPORTS_YAML USERS: a scenario with emits, acks and a namespace with auth.
