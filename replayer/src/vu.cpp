@@ -1,6 +1,7 @@
 #include "detail/vu.hpp"
 
 #include "sio/common/base64.hpp"
+#include "sio/common/cookie.hpp"
 #include "sio/common/engineio.hpp"
 #include "sio/common/session_json.hpp"
 #include "sio/common/socketio.hpp"
@@ -81,7 +82,7 @@ class User : public std::enable_shared_from_this<User> {
 public:
   User(const UserEnv& env, const Scenario& sc, Json vars, const net::any_io_executor& ex)
       : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), get_stream_(ex),
-        post_stream_(ex), writer_wake_(ex), upgrade_wake_(ex) {
+        post_stream_(ex), upgrade_wake_(ex) {
     options_ = env.script->socketio;
     options_.merge_from(sc.socketio);
   }
@@ -152,7 +153,6 @@ private:
   std::unique_ptr<websocket::stream<beast::tcp_stream>> ws_;
   std::deque<eio::Packet> out_;
   bool writer_running_ = false;
-  net::steady_timer writer_wake_;  ///< the writer waits here when the queue is empty
   net::steady_timer upgrade_wake_; ///< wakes the upgrade when the polling reader has stopped
   bool polling_paused_ = false;    ///< upgrade in progress: the reader stops after this GET
   bool polling_stopped_ = false;
@@ -189,39 +189,18 @@ void User::decorate(http::fields& f) const {
   // scripted one of the same name (the route-variable workaround loses to the balancer).
   std::vector<std::pair<std::string, std::string>> cookies;
   for (const auto& [name, value] : headers_) {
-    if (iequals(name, "cookie")) {
-      for (auto& kv : std::vector<std::string>{value}) {
-        std::string_view rest = kv;
-        while (!rest.empty()) {
-          const auto semi = rest.find(';');
-          std::string_view part = rest.substr(0, semi);
-          while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-          const auto eq = part.find('=');
-          if (eq != std::string_view::npos)
-            cookies.emplace_back(std::string(part.substr(0, eq)), std::string(part.substr(eq + 1)));
-          if (semi == std::string_view::npos) break;
-          rest.remove_prefix(semi + 1);
-        }
-      }
-    } else {
+    if (!iequals(name, "cookie")) {
       f.set(name, value);
+      continue;
     }
+    for (auto& c : parse_cookie_header(value)) cookies.push_back(std::move(c));
   }
   if (env_.cookie_jar) {
     const std::string live =
         jar_.header(env_.target.host, path_, env_.target.secure, now_epoch_s());
-    std::string_view rest = live;
-    while (!rest.empty()) {
-      const auto semi = rest.find("; ");
-      const std::string_view part = rest.substr(0, semi);
-      const auto eq = part.find('=');
-      if (eq != std::string_view::npos) {
-        const std::string name(part.substr(0, eq));
-        std::erase_if(cookies, [&](const auto& c) { return c.first == name; });
-        cookies.emplace_back(name, std::string(part.substr(eq + 1)));
-      }
-      if (semi == std::string_view::npos) break;
-      rest.remove_prefix(semi + 2);
+    for (auto& c : parse_cookie_header(live)) {
+      std::erase_if(cookies, [&](const auto& old) { return old.first == c.first; });
+      cookies.push_back(std::move(c));
     }
   }
   if (!cookies.empty()) {
@@ -441,7 +420,6 @@ awaitable<void> User::upgrade() {
   count("engineio.upgrades");
   net::co_spawn(
       ex_, [self = shared_from_this()]() { return self->ws_reader(); }, net::detached);
-  if (!out_.empty()) writer_wake_.cancel();
   if (!out_.empty() && !writer_running_) {
     writer_running_ = true;
     net::co_spawn(
@@ -807,7 +785,6 @@ awaitable<void> User::close() {
   if (ws_) beast::get_lowest_layer(*ws_).close();
   get_stream_.close();
   post_stream_.close();
-  writer_wake_.cancel();
   upgrade_wake_.cancel();
   dead_ = true;
 }
