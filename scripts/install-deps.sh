@@ -8,7 +8,7 @@ packages=(
   libboost-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev  # header libraries
   libpcap-dev libssl-dev zlib1g-dev                  # capture, TLS, compression
   libgtest-dev googletest                            # tests
-  time                                               # /usr/bin/time for the benchmarks
+  time openssl                                       # /usr/bin/time for the benchmarks; test certificates
 )
 
 missing=()

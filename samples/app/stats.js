@@ -1,19 +1,27 @@
 'use strict';
 /*
  * Helper for cluster.sh: talk to the replicas' /stats endpoints.
- *   node stats.js merge NAME=PORT [NAME=PORT...]   print {"replicas":{NAME:stats}, "total":{...}}
- *   node stats.js reset NAME=PORT [NAME=PORT...]   POST /stats/reset on each replica
+ *   node stats.js [TLS] merge NAME=PORT [NAME=PORT...]   print {"replicas":{NAME:stats}, "total":{...}}
+ *   node stats.js [TLS] reset NAME=PORT [NAME=PORT...]   POST /stats/reset on each replica
+ * TLS (replicas started with --tls-cert/--tls-key): "--tls --ca FILE" verifies them against that CA,
+ * "--tls --insecure" does not verify at all.
  * "total" sums every numeric leaf over the replicas (per-replica identity fields
  * replica/pid/now/since are left out). An unreachable replica appears as {"error": "..."}
  * and makes the exit status 1 (the JSON is still printed).
  */
+const fs = require('fs');
 const http = require('http');
+const https = require('https');
 
 const SKIP = new Set(['replica', 'pid', 'now', 'since']);
 
+// set from the command line: null (plain HTTP) or {ca} / {rejectUnauthorized: false}
+let tls = null;
+
 function request(method, port, path) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method, timeout: 5000 }, (res) => {
+    const opts = { host: '127.0.0.1', port, path, method, timeout: 5000 };
+    const req = (tls ? https : http).request(tls ? Object.assign(opts, tls) : opts, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -41,14 +49,24 @@ function addInto(dst, src) {
 }
 
 async function main() {
-  const [cmd, ...targets] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  let useTls = false, ca = null, insecure = false;
+  while (argv.length && argv[0].startsWith('--')) {
+    const o = argv.shift();
+    if (o === '--tls') useTls = true;
+    else if (o === '--insecure') insecure = true;
+    else if (o === '--ca' && argv.length) ca = fs.readFileSync(argv.shift());
+    else throw new Error(`unknown option ${o}`);
+  }
+  if (useTls) tls = insecure || !ca ? { rejectUnauthorized: false } : { ca, servername: 'localhost' };
+  const [cmd, ...targets] = argv;
   const reps = targets.map((t) => {
     const m = /^([^=]+)=(\d+)$/.exec(t);
     if (!m) throw new Error(`bad target "${t}" (want NAME=PORT)`);
     return { name: m[1], port: Number(m[2]) };
   });
   if (!reps.length || (cmd !== 'merge' && cmd !== 'reset')) {
-    process.stderr.write('usage: node stats.js merge|reset NAME=PORT...\n');
+    process.stderr.write('usage: node stats.js [--tls [--ca FILE | --insecure]] merge|reset NAME=PORT...\n');
     process.exit(2);
   }
   let failed = false;
