@@ -45,8 +45,9 @@ std::mt19937_64& fallback_rng() {
   return rng;
 }
 
-/// Text of a value inside a longer string, as JavaScript's String() / JSON.stringify give it.
-std::string to_text(const Json* v) {
+} // namespace
+
+std::string js_string(const Json* v) {
   if (!v) return "undefined";
   if (v->is_string()) return v->get_ref<const std::string&>();
   if (v->is_number_float()) {
@@ -61,6 +62,16 @@ std::string to_text(const Json* v) {
   }
   return v->dump(-1, ' ', false, Json::error_handler_t::replace);
 }
+
+std::string printable_char(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u < 0x7f) return std::string(1, c);
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(u));
+  return buf;
+}
+
+namespace {
 
 /// One match of `{{{?[\s$\w.\[\]'"-]+}}}?` starting at `pos`; returns its end, or npos.
 std::size_t match_var(std::string_view s, std::size_t pos, std::string_view& name) {
@@ -266,7 +277,7 @@ Json render_vars(std::string_view s, const TemplateContext& ctx) {
   for (const auto& m : matches) {
     out.append(s.substr(at, m.begin - at));
     const Found f = resolve(trim(m.name), ctx);
-    out += to_text(f.get());
+    out += js_string(f.get());
     at = m.end;
   }
   out.append(s.substr(at));

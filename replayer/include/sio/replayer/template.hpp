@@ -33,6 +33,13 @@ bool has_template(std::string_view text) noexcept;
 /// Looks a path like "a.b[0].c" up in `vars`; nullptr when absent.
 const Json* lookup(const Json& vars, std::string_view path);
 
+/// JavaScript's String(v) for a value inside a longer string: "undefined" for nullptr, strings as
+/// they are, integral doubles without ".0", NaN/Infinity, anything else as compact JSON.
+std::string js_string(const Json* v);
+
+/// `c` for an error message: itself when printable ASCII, else "\xNN".
+std::string printable_char(char c);
+
 /// A random RFC 4122 version 4 UUID.
 std::string uuid_v4(std::mt19937_64& rng);
 
