@@ -51,6 +51,9 @@ int run_replay(ReplayArgs& a) {
     return exit_usage;
   }
   a.engine.cookie_jar = !a.no_cookie_jar;
+  if (a.engine.insecure || !script->tls_reject_unauthorized)
+    std::fprintf(stderr, "sioreplay replay: warning: TLS certificates are not verified (%s)\n",
+                 a.engine.insecure ? "--insecure" : "config.tls.rejectUnauthorized: false");
   if (a.no_cookie_jar)
     std::fprintf(stderr, "sioreplay replay: warning: --no-cookie-jar: users do not keep cookies; "
                          "sticky load balancers will spread their requests\n");
@@ -79,10 +82,31 @@ int run_replay(ReplayArgs& a) {
     return exit_failure;
   }
   std::fputs(replayer::summary_table(result->metrics, result->elapsed_s).c_str(), stderr);
+  if (!result->metrics.examples().empty()) {
+    std::fprintf(stderr, "First error of each cause\n");
+    for (const auto& [cause, message] : result->metrics.examples())
+      std::fprintf(stderr, "  errors.%s: %s\n", cause.c_str(), message.c_str());
+  }
   if (result->interrupted)
     std::fprintf(stderr, "sioreplay replay: interrupted: the report covers the run so far\n");
+  Json report = replayer::report_json(result->metrics);
+  if (!result->metrics.examples().empty()) {
+    Json ex = Json::object();
+    for (const auto& [cause, message] : result->metrics.examples()) ex[cause] = message;
+    report["x-sioreplay-error-examples"] = std::move(ex);
+  }
+  // config.ensure: checked once, on the aggregate, as Artillery does.
+  bool ensure_failed = false;
+  if (!script->ensure.checks.empty()) {
+    std::fprintf(stderr, "ensure:\n");
+    for (const auto& o : replayer::evaluate_ensure(script->ensure, report["aggregate"])) {
+      const char* mark = o.ok ? "ok  " : o.strict ? "FAIL" : "warn";
+      std::fprintf(stderr, "  %s %s%s%s\n", mark, o.text.c_str(), o.detail.empty() ? "" : "  (",
+                   o.detail.empty() ? "" : (o.detail + ")").c_str());
+      ensure_failed |= !o.ok && o.strict;
+    }
+  }
   if (out) {
-    Json report = replayer::report_json(result->metrics);
     if (result->interrupted) report["x-sioreplay-interrupted"] = true;
     out->write(dump_json(report));
     out->write("\n");
@@ -91,6 +115,10 @@ int run_replay(ReplayArgs& a) {
       return exit_failure;
     }
     std::fprintf(stderr, "sioreplay replay: report written to %s\n", a.output.c_str());
+  }
+  if (ensure_failed) {
+    std::fprintf(stderr, "sioreplay replay: config.ensure failed\n");
+    return exit_failure;
   }
   return result->interrupted ? exit_failure : exit_ok;
 }
@@ -113,6 +141,11 @@ void add_replay(CLI::App& app, int& exit_code) {
   sub->add_flag(
       "--no-cookie-jar", a->no_cookie_jar,
       "Diagnostics: users keep no cookies (shows what a sticky balancer does without them)");
+  sub->add_flag("--insecure", a->engine.insecure,
+                "Do not verify TLS certificates (as config.tls.rejectUnauthorized: false)");
+  sub->add_option("--ca-file", a->engine.ca_file,
+                  "Also trust the CA certificates in this PEM file (https/wss targets)")
+      ->check(CLI::ExistingFile);
   sub->add_option("--seed", a->engine.seed, "Random seed for variables, payload rows, scenarios");
   sub->add_flag("-q,--quiet", a->quiet, "No live progress line");
   sub->footer(
@@ -120,7 +153,9 @@ void add_replay(CLI::App& app, int& exit_code) {
       "SERVERID, ...) is sent back on every polling request and on the websocket upgrade,\n"
       "so sticky sessions work without a Cookie variable. If the script also sets a Cookie\n"
       "header, the live cookie of the same name wins. SIGINT/SIGTERM: users are closed within\n"
-      "5 s and the report covers the run so far; a second signal exits at once.");
+      "5 s and the report covers the run so far; a second signal exits at once.\n"
+      "Exit codes: 0 the run completed (failed users are in the report; config.ensure turns\n"
+      "them into a failure), 1 bad script, interrupted run or a failed ensure check, 2 usage.");
   sub->callback([a, &exit_code] { exit_code = run_replay(*a); });
 }
 

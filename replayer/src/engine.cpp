@@ -9,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -94,6 +95,26 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   target.port = std::to_string(url->port);
   target.secure = url->scheme == "https" || url->scheme == "wss";
   {
+    boost::system::error_code ec;
+    (void)net::ip::make_address(target.host, ec);
+    target.ip_literal = !ec;
+  }
+  target.base_path = url->path;
+  while (!target.base_path.empty() && target.base_path.back() == '/') target.base_path.pop_back();
+  // One TLS client context for all workers (OpenSSL contexts are safe to share once set up).
+  std::optional<net::ssl::context> tls;
+  const bool verify = !opt.insecure && script.tls_reject_unauthorized;
+  if (target.secure) {
+    tls.emplace(net::ssl::context::tls_client);
+    boost::system::error_code ec;
+    tls->set_default_verify_paths(ec);
+    if (!opt.ca_file.empty()) {
+      tls->load_verify_file(opt.ca_file, ec);
+      if (ec) return fail(errc::io_error, "--ca-file " + opt.ca_file + ": " + ec.message());
+    }
+    tls->set_verify_mode(verify ? net::ssl::verify_peer : net::ssl::verify_none);
+  }
+  {
     net::io_context resolve_ctx;
     net::ip::tcp::resolver resolver(resolve_ctx);
     boost::system::error_code ec;
@@ -113,6 +134,8 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     w->env.target = target;
     w->env.cookie_jar = opt.cookie_jar;
     w->env.connect_timeout_s = opt.connect_timeout_s;
+    w->env.tls = tls ? &*tls : nullptr;
+    w->env.tls_verify = verify;
     w->env.metrics = &w->metrics;
     w->env.rng = &w->rng;
     w->env.active = &w->active;
@@ -219,11 +242,10 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
       Worker& w = *workers[created % workers.size()];
       ++created;
       ++alive;
-      const std::int64_t scheduled_ms = now_epoch_ms();
       net::co_spawn(
           w.ioc,
-          [&w, sc, vars = std::move(vars), scheduled_ms, &alive]() mutable -> net::awaitable<void> {
-            co_await detail::run_user(w.env, *sc, std::move(vars), scheduled_ms);
+          [&w, sc, vars = std::move(vars), at, &alive]() mutable -> net::awaitable<void> {
+            co_await detail::run_user(w.env, *sc, std::move(vars), at);
             --alive;
           },
           net::detached);

@@ -75,6 +75,11 @@ void Metrics::merge(const Metrics& other) {
     mine.period_ms = key;
     mine.merge(p);
   }
+  for (const auto& [cause, message] : other.examples_) examples_.emplace(cause, message);
+}
+
+void Metrics::example(const std::string& cause, const std::string& message) {
+  if (examples_.size() < 100) examples_.emplace(cause, message.substr(0, 300));
 }
 
 void Metrics::merge(const Period& period) {

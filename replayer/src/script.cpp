@@ -28,6 +28,7 @@ void SocketIoOptions::merge_from(const SocketIoOptions& other) {
   if (other.query) query = other.query;
   if (other.extra_headers) extra_headers = other.extra_headers;
   if (other.auth) auth = other.auth;
+  if (other.eio) eio = other.eio;
 }
 
 namespace {
@@ -575,13 +576,29 @@ private:
         }
       } else if (k == "socketio") {
         script_.socketio = load_socketio(v, path, true);
-      } else if (k == "plugins" || k == "ensure" || k == "processor" || k == "http" ||
-                 k == "engines" || k == "defaults" || k == "includeFiles") {
+      } else if (k == "ensure") {
+        load_ensure(v, path);
+      } else if (k == "plugins" && v.is_map() && v.get("ensure") != nullptr) {
+        for (std::size_t j = 0; j < v.keys.size(); ++j) {
+          if (v.keys[j] == "ensure")
+            load_ensure(v.items[j], path + ".ensure");
+          else
+            warn(v.key_lines[j], quote(path + "." + v.keys[j]) + " is ignored by sioreplay");
+        }
+      } else if (k == "plugins" || k == "processor" || k == "http" || k == "engines" ||
+                 k == "defaults" || k == "includeFiles") {
         warn(line, quote(path) + " is ignored by sioreplay");
       } else {
         unknown_key(line, path);
       }
     }
+  }
+
+  void load_ensure(const YNode& v, const std::string& path) {
+    if (v.is_null()) return;
+    auto e = parse_ensure(to_json(v), path);
+    if (!e) throw_error(errc::bad_recording, where(v.line) + e.error().context);
+    for (auto& c : e->checks) script_.ensure.checks.push_back(std::move(c));
   }
 
   void load_phases(const YNode& v) {
@@ -729,6 +746,10 @@ private:
       } else if (k == "auth") {
         if (!x.is_map()) fail_at(x, kp, "expected a map");
         o.auth = to_json(x);
+      } else if (k == "eio") {
+        const std::int64_t n = count(x, kp);
+        if (n != 3 && n != 4) fail_at(x, kp, "expected 3 (Socket.IO 2.x) or 4 (Socket.IO 3/4)");
+        o.eio = static_cast<int>(n);
       } else if (k == "rejectUnauthorized" && config_level) {
         script_.tls_reject_unauthorized = boolean(x, kp);
       } else if (k == "withCredentials") {
@@ -772,7 +793,9 @@ private:
         has_flow = true;
         if (x.is_null()) continue;
         if (!x.is_seq()) fail_at(x, kp, "expected a list of steps");
+        current_waits_ = false;
         sc.flow = load_steps(x, kp);
+        sc.waits_for_pushes = current_waits_;
       } else if (k == "beforeScenario" || k == "afterScenario" || k == "beforeRequest" ||
                  k == "afterResponse") {
         warn(v.key_lines[j], quote(kp) + " is ignored by sioreplay (and by Artillery's socketio "
@@ -824,8 +847,22 @@ private:
       s.message = log->is_null() ? std::string() : text(*log, path + ".log");
     } else if (const YNode* emit = v.get("emit")) {
       s.kind = Step::Kind::emit;
-      used = {"emit", "namespace", "acknowledge", "response"};
+      used = {"emit", "namespace", "acknowledge", "response", "timeout"};
       load_emit(s, v, *emit, path);
+      load_step_timeout(s, v, path);
+    } else if (const YNode* wf = v.get("waitFor")) {
+      s.kind = Step::Kind::wait_for;
+      used = {"waitFor", "namespace", "timeout"};
+      s.response = load_expect(*wf, path + ".waitFor", true);
+      if (!s.response) fail_at(*wf, path + ".waitFor", "expected {channel, data, capture, match}");
+      if (const YNode* nsp = v.get("namespace"); nsp && !nsp->is_null())
+        s.nsp = text(*nsp, path + ".namespace");
+      load_step_timeout(s, v, path);
+      current_waits_ = true;
+    } else if (const char* method = http_method(v)) {
+      s.kind = Step::Kind::http;
+      used = {v.keys.front()};
+      load_http(s, *v.get(v.keys.front()), method, path + "." + v.keys.front());
     } else {
       s.kind = Step::Kind::unsupported;
       s.unsupported_key = v.keys.front();
@@ -835,6 +872,66 @@ private:
     }
     unknown_rest();
     return s;
+  }
+
+  void load_step_timeout(Step& s, const YNode& step, const std::string& path) {
+    if (const YNode* t = step.get("timeout"); t && !t->is_null()) {
+      s.timeout_s = duration(*t, path + ".timeout");
+      if (*s.timeout_s <= 0) fail_at(*t, path + ".timeout", "expected a duration above 0");
+    }
+  }
+
+  /// "GET" for a step whose first key is `get`, ..., or null.
+  static const char* http_method(const YNode& step) {
+    static constexpr std::pair<const char*, const char*> methods[] = {
+        {"get", "GET"},       {"post", "POST"}, {"put", "PUT"},        {"patch", "PATCH"},
+        {"delete", "DELETE"}, {"head", "HEAD"}, {"options", "OPTIONS"}};
+    if (step.keys.empty()) return nullptr;
+    for (const auto& [key, method] : methods)
+      if (step.keys.front() == key) return method;
+    return nullptr;
+  }
+
+  void load_http(Step& s, const YNode& v, const char* method, const std::string& path) {
+    HttpStep h;
+    h.method = method;
+    if (!v.is_map()) fail_at(v, path, "expected a map with `url`");
+    bool has_url = false;
+    std::string qs;
+    for (std::size_t j = 0; j < v.keys.size(); ++j) {
+      const std::string& k = v.keys[j];
+      const YNode& x = v.items[j];
+      const std::string kp = path + "." + k;
+      if (k == "url") {
+        h.url = text(x, kp);
+        has_url = true;
+      } else if (k == "headers") {
+        if (!x.is_map()) fail_at(x, kp, "expected a map of header names to values");
+        h.headers = to_json(x);
+      } else if (k == "json") {
+        h.json = to_json(x);
+      } else if (k == "body") {
+        h.body = to_json(x);
+      } else if (k == "capture" || k == "match") {
+        auto specs = parse_extract(to_json(x), k == "match");
+        if (!specs) fail_at(x, kp, specs.error().message());
+        (k == "match" ? h.matches : h.captures) = std::move(*specs);
+      } else if (k == "timeout") {
+        s.timeout_s = duration(x, kp);
+        if (*s.timeout_s <= 0) fail_at(x, kp, "expected a duration above 0");
+      } else if (k == "qs" && x.is_map()) {
+        // Query parameters: appended to the URL (templates rendered per user).
+        std::string q;
+        for (std::size_t i = 0; i < x.keys.size(); ++i)
+          q += (q.empty() ? "" : "&") + x.keys[i] + "=" + text(x.items[i], kp + "." + x.keys[i]);
+        qs = q;
+      } else {
+        warn(v.key_lines[j], quote(kp) + " is ignored by sioreplay");
+      }
+    }
+    if (!has_url) fail_at(v, path + ".url", "missing");
+    if (!qs.empty()) h.url += (h.url.find('?') == std::string::npos ? "?" : "&") + qs;
+    s.http = std::move(h);
   }
 
   void load_emit(Step& s, const YNode& step, const YNode& emit, const std::string& path) {
@@ -893,10 +990,11 @@ private:
       } else if (k == "data" || k == "args") {
         if (e.data) fail_at(x, kp, "give either `data` or `args`, not both");
         e.data = to_json(x);
-      } else if (k == "capture") {
-        e.capture = to_json(x);
-      } else if (k == "match") {
-        e.match = to_json(x);
+      } else if (k == "capture" || k == "match") {
+        // Paths apply to the array of arguments; without one, "$.0" (the first argument).
+        auto specs = parse_extract(to_json(x), k == "match", "$.0");
+        if (!specs) fail_at(x, kp, specs.error().message());
+        (k == "match" ? e.matches : e.captures) = std::move(*specs);
       } else {
         unknown_key(v.key_lines[j], kp);
       }
@@ -974,6 +1072,7 @@ private:
   std::string file_;
   LoadOptions options_;
   Script script_;
+  bool current_waits_ = false; ///< the scenario being read has a `waitFor` step
 };
 
 } // namespace

@@ -1,22 +1,28 @@
 #include "detail/vu.hpp"
 
-#include "sio/common/base64.hpp"
 #include "sio/common/cookie.hpp"
 #include "sio/common/engineio.hpp"
 #include "sio/common/session_json.hpp"
 #include "sio/common/socketio.hpp"
 #include "sio/common/url.hpp"
+#include "sio/replayer/capture.hpp"
 #include "sio/replayer/template.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <chrono>
 #include <deque>
@@ -27,6 +33,7 @@ namespace sio::replayer::detail {
 namespace {
 
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
@@ -43,12 +50,36 @@ struct UserError : std::runtime_error {
       : std::runtime_error(what), cause(std::move(c)) {}
 };
 
+std::int64_t us_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
+}
 std::int64_t since_us(Clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+  return us_between(t0, Clock::now());
 }
 
 std::chrono::milliseconds ms_of(double seconds) {
   return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0));
+}
+
+/// The cause counted for a transport error: what a user can act on.
+UserError transport_error(const boost::system::error_code& ec, const char* step) {
+  const std::string what = std::string(step) + ": " + ec.message();
+  if (ec == beast::error::timeout || ec == websocket::error::closed)
+    return {ec == beast::error::timeout ? std::string("timeout.") + step : "ws_closed", what};
+  if (ec == net::error::connection_refused) return {"connect_refused", what};
+  if (ec == net::error::connection_reset || ec == net::error::broken_pipe)
+    return {"connection_reset", what};
+  if (ec == net::error::eof || ec == http::error::end_of_stream ||
+      ec == ssl::error::stream_truncated)
+    return {"connection_closed", what};
+  if (ec == net::error::host_unreachable || ec == net::error::network_unreachable)
+    return {"unreachable", what};
+  if (ec.category() == net::error::get_ssl_category()) return {"tls", what};
+  if (ec == websocket::error::upgrade_declined) return {"ws_upgrade_declined", what};
+  if (ec.category() == make_error_code(http::error::bad_version).category() ||
+      ec.category() == make_error_code(websocket::error::closed).category())
+    return {"protocol", what};
+  return {"io_error", what};
 }
 
 /// A one-shot wake-up with a deadline: the waiting coroutine sleeps on the timer, the reader
@@ -57,8 +88,10 @@ struct Waiter {
   explicit Waiter(const net::any_io_executor& ex) : timer(ex) {}
   net::steady_timer timer;
   bool done = false;
-  Json args;         ///< ack / event arguments
-  std::string error; ///< set when the wait ends in failure (namespace refused, transport died)
+  Json args;                  ///< ack / event arguments
+  std::optional<Json> expect; ///< events: keep waiting until args match this (`data`)
+  std::optional<Json> seen;   ///< events: the last arguments that did not match
+  std::string error;          ///< set when the wait ends in failure (refused, transport died)
   void notify() {
     done = true;
     timer.cancel();
@@ -78,42 +111,82 @@ bool matches(const Json& args, const Json& expected) {
   return last == expected;
 }
 
-class User : public std::enable_shared_from_this<User> {
+/// A value as header or query text: strings as they are, anything else as JSON.
+std::string text_of(const Json& v) {
+  return v.is_string() ? v.get<std::string>() : dump_json(v);
+}
+
+template <bool Tls> struct Streams {
+  using Http = beast::tcp_stream;
+  using Ws = websocket::stream<beast::tcp_stream>;
+};
+template <> struct Streams<true> {
+  using Http = beast::ssl_stream<beast::tcp_stream>;
+  using Ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+};
+
+/// SNI and certificate checks for one TLS connection.
+void prepare_tls(SSL* ssl, const Target& t, bool verify) {
+  if (!t.ip_literal) // SSL_set_tlsext_host_name, without its C cast
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(t.host.c_str()));
+  if (verify) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (t.ip_literal)
+      X509_VERIFY_PARAM_set1_ip_asc(param, t.host.c_str());
+    else
+      X509_VERIFY_PARAM_set1_host(param, t.host.c_str(), 0);
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+  } else {
+    SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+  }
+}
+
+/// Why a certificate was refused, in OpenSSL's words ("certificate has expired", ...).
+std::string verify_failure(SSL* ssl) {
+  const long r = SSL_get_verify_result(ssl);
+  if (r == X509_V_OK) return {};
+  return X509_verify_cert_error_string(r);
+}
+
+/// The recent server events a `waitFor` step may claim (bounded).
+constexpr std::size_t inbox_limit = 64;
+
+template <bool Tls> class User : public std::enable_shared_from_this<User<Tls>> {
+  using HttpStream = typename Streams<Tls>::Http;
+  using WsStream = typename Streams<Tls>::Ws;
+
+  /// One keep-alive HTTP connection (long-poll GETs, POSTs, HTTP steps each have their own).
+  struct Conn {
+    std::unique_ptr<HttpStream> s;
+    bool connected = false;
+    void close() {
+      if (s) beast::get_lowest_layer(*s).close();
+      connected = false;
+    }
+  };
+
 public:
-  User(const UserEnv& env, const Scenario& sc, Json vars, const net::any_io_executor& ex)
-      : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), get_stream_(ex),
-        post_stream_(ex), upgrade_wake_(ex) {
+  User(const UserEnv& env, const Scenario& sc, Json vars, const net::any_io_executor& ex,
+       Clock::time_point scheduled)
+      : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), due_(scheduled),
+        upgrade_wake_(ex), ping_timer_(ex) {
     options_ = env.script->socketio;
     options_.merge_from(sc.socketio);
+    eio_ = options_.eio.value_or(4);
   }
 
-  awaitable<void> run();
+  awaitable<void> run() {
+    co_await open();
+    co_await exec(scenario_.flow);
+    if (dead_) throw UserError(dead_cause_, dead_what_);
+  }
   awaitable<void> close();
-  /// Fails every waiter and stops the readers (the transport is gone).
-  void die(const std::string& cause, const std::string& what);
 
 private:
-  // transport
-  awaitable<void> open();
-  awaitable<void> open_websocket(bool upgrade);
-  awaitable<http::response<http::string_body>> request(beast::tcp_stream& s, bool& connected,
-                                                       http::verb verb, const std::string& target,
-                                                       std::string body);
-  awaitable<void> polling_reader();
-  awaitable<void> ws_reader();
-  awaitable<void> writer();
-  awaitable<void> upgrade();
-  void queue(eio::Packet p);
-  void on_packet(eio::Packet p);
-  void on_socketio(sock::Packet p);
-  std::string query_string(bool websocket) const;
-  void decorate(http::fields& f) const;
-  void store_cookies(const http::fields& f);
-  // socket.io
-  awaitable<void> connect_namespace(const std::string& nsp);
-  awaitable<void> exec(const std::vector<Step>& steps);
-  awaitable<void> emit(const Step& step);
-  awaitable<bool> wait(Waiter& w, std::chrono::milliseconds d);
+  // ---- helpers ------------------------------------------------------------------------------
+  auto self() { return this->shared_from_this(); }
   Json render_value(const Json& v) {
     TemplateContext ctx{&vars_, env_.rng};
     return render(v, ctx);
@@ -124,6 +197,95 @@ private:
     return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : dump_json(v);
   }
   void count(const std::string& name, std::uint64_t n = 1) { env_.metrics->count(name, n); }
+  void record(const std::string& name, std::int64_t us) { env_.metrics->record(name, us); }
+  [[noreturn]] void rethrow_dead() { throw UserError(dead_cause_, dead_what_); }
+  int protocol() const { return sock::protocol_for_eio(eio_); }
+  std::chrono::milliseconds step_timeout(const Step& s) const {
+    return ms_of(s.timeout_s.value_or(env_.script->timeout_s));
+  }
+
+  std::unique_ptr<HttpStream> make_http() {
+    if constexpr (Tls)
+      return std::make_unique<HttpStream>(ex_, *env_.tls);
+    else
+      return std::make_unique<HttpStream>(ex_);
+  }
+
+  /// TCP connect (+ TLS handshake with SNI and verification).
+  template <class Stream> awaitable<void> connect_stream(Stream& s) {
+    auto& lowest = beast::get_lowest_layer(s);
+    lowest.expires_after(ms_of(env_.connect_timeout_s));
+    try {
+      co_await lowest.async_connect(env_.target.endpoints, use_awaitable);
+    } catch (const boost::system::system_error& e) {
+      throw transport_error(e.code(), "connect");
+    }
+    // Small frames go out at once (Nagle + delayed ACK would add ~40 ms to acks).
+    boost::system::error_code ignored;
+    lowest.socket().set_option(tcp::no_delay(true), ignored);
+    if constexpr (Tls) {
+      auto& tls = [&]() -> beast::ssl_stream<beast::tcp_stream>& {
+        if constexpr (std::is_same_v<Stream, WsStream>)
+          return s.next_layer();
+        else
+          return s;
+      }();
+      prepare_tls(tls.native_handle(), env_.target, env_.tls_verify);
+      try {
+        co_await tls.async_handshake(ssl::stream_base::client, use_awaitable);
+      } catch (const boost::system::system_error& e) {
+        const std::string why = verify_failure(tls.native_handle());
+        if (e.code() == beast::error::timeout) throw transport_error(e.code(), "tls");
+        throw UserError("tls", "TLS handshake with " + env_.target.host + ": " +
+                                   (why.empty() ? e.code().message() : why));
+      }
+    }
+  }
+
+  // ---- HTTP -----------------------------------------------------------------------------------
+  std::string query_string(bool websocket) const;
+  void decorate(http::fields& f, const std::string& path) const;
+  void store_cookies(const http::fields& f, const std::string& path);
+  awaitable<http::response<http::string_body>> request(Conn& c,
+                                                       http::request<http::string_body>& req,
+                                                       std::chrono::milliseconds deadline,
+                                                       const char* step);
+  /// `body` is only read before the first suspension (the caller's value outlives the call).
+  awaitable<http::response<http::string_body>> eio_request(Conn& c, http::verb verb,
+                                                           const std::string& body = {});
+  [[noreturn]] void throw_http_error(const http::response<http::string_body>& res) const;
+
+  // ---- Engine.IO ----------------------------------------------------------------------------
+  awaitable<void> open();
+  void handshake(const std::string& open_data);
+  awaitable<void> open_websocket(bool upgrade);
+  awaitable<void> upgrade();
+  awaitable<void> polling_reader();
+  awaitable<void> ws_reader();
+  awaitable<void> writer();
+  awaitable<void> pinger();
+  void spawn(awaitable<void> (User::*fn)()) {
+    net::co_spawn(
+        ex_, [s = self(), fn]() { return ((*s).*fn)(); }, net::detached);
+  }
+  void queue(eio::Packet p);
+  void on_packet(eio::Packet p);
+  void on_socketio(sock::Packet p);
+  void die(const std::string& cause, const std::string& what);
+
+  // ---- Socket.IO and the flow ---------------------------------------------------------------
+  std::string namespace_of(const Step& s) {
+    std::string nsp = s.nsp.empty() ? "/" : render_text(s.nsp);
+    if (nsp.empty() || nsp.front() != '/') nsp = "/" + nsp;
+    return nsp;
+  }
+  awaitable<void> connect_namespace(const std::string& nsp);
+  awaitable<void> exec(const std::vector<Step>& steps);
+  awaitable<void> emit(const Step& step);
+  awaitable<void> wait_for(const Step& step);
+  awaitable<void> http_step(const Step& step);
+  awaitable<bool> wait(Waiter& w, std::chrono::milliseconds d);
+  void expect_done(const Waiter& w, const Expect& e, const char* what, const Json& args);
 
   const UserEnv& env_;
   const Scenario& scenario_;
@@ -135,8 +297,12 @@ private:
   std::string query_;                                        ///< rendered socketio.query
   std::vector<std::pair<std::string, std::string>> headers_; ///< rendered extraHeaders
   std::optional<Json> auth_;
+  /// When the next step is due: the scheduled arrival, then each step's end plus think times
+  /// (timers wait for absolute due times, and latencies start there).
+  Clock::time_point due_;
 
   // Engine.IO state
+  int eio_ = 4;
   std::string sid_;
   std::int64_t ping_interval_ms_ = 25000;
   std::int64_t ping_timeout_ms_ = 20000;
@@ -146,16 +312,15 @@ private:
   bool close_queued_ = false; ///< the Engine.IO close packet is queued: no new long-poll
   bool dead_ = false;
   std::string dead_cause_, dead_what_;
-  beast::tcp_stream get_stream_;
-  bool get_connected_ = false;
-  beast::tcp_stream post_stream_;
-  bool post_connected_ = false;
-  std::unique_ptr<websocket::stream<beast::tcp_stream>> ws_;
+  Conn get_, post_, api_;
+  std::unique_ptr<WsStream> ws_;
   std::deque<eio::Packet> out_;
   bool writer_running_ = false;
   net::steady_timer upgrade_wake_; ///< wakes the upgrade when the polling reader has stopped
   bool polling_paused_ = false;    ///< upgrade in progress: the reader stops after this GET
   bool polling_stopped_ = false;
+  net::steady_timer ping_timer_; ///< v3: the client pings
+  bool pong_pending_ = false;
 
   // Socket.IO state
   struct Namespace {
@@ -166,23 +331,31 @@ private:
   std::map<std::string, std::shared_ptr<Waiter>> connect_waiters_;
   std::map<std::pair<std::string, std::uint64_t>, std::shared_ptr<Waiter>> ack_waiters_;
   std::multimap<std::pair<std::string, std::string>, std::shared_ptr<Waiter>> event_waiters_;
+  struct Push {
+    std::string nsp, event;
+    Json args;
+  };
+  std::deque<Push> inbox_; ///< unclaimed pushes, for `waitFor` (only when the flow has one)
   sock::AttachmentCollector collector_;
 };
 
-// ---- transport ------------------------------------------------------------------------------
+// ---- HTTP -------------------------------------------------------------------------------------
 
-std::string User::query_string(bool websocket) const {
+template <bool Tls> std::string User<Tls>::query_string(bool websocket) const {
   static constexpr char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  std::string t;
-  for (int i = 0; i < 8; ++i) t += alphabet[(*env_.rng)() % 36];
-  std::string q = path_ + "?EIO=4&transport=" + (websocket ? "websocket" : "polling");
-  if (!websocket) q += "&t=" + t;
+  std::string q = path_ + (eio_ == 3 ? "?EIO=3" : "?EIO=4");
+  q += websocket ? "&transport=websocket" : "&transport=polling";
+  if (!websocket) {
+    q += "&t=";
+    for (int i = 0; i < 8; ++i) q += alphabet[(*env_.rng)() % 36];
+    if (eio_ == 3) q += "&b64=1"; // binary packets as base64 in text payloads
+  }
   if (!sid_.empty()) q += "&sid=" + percent_encode(sid_);
   if (!query_.empty()) q += "&" + query_;
   return q;
 }
 
-void User::decorate(http::fields& f) const {
+template <bool Tls> void User<Tls>::decorate(http::fields& f, const std::string& path) const {
   f.set(http::field::host, env_.target.host + ":" + env_.target.port);
   f.set(http::field::user_agent, "sioreplay/" SIO_VERSION);
   // Cookies: the scenario's Cookie header first, then the jar; a live cookie replaces a
@@ -196,8 +369,7 @@ void User::decorate(http::fields& f) const {
     for (auto& c : parse_cookie_header(value)) cookies.push_back(std::move(c));
   }
   if (env_.cookie_jar) {
-    const std::string live =
-        jar_.header(env_.target.host, path_, env_.target.secure, now_epoch_s());
+    const std::string live = jar_.header(env_.target.host, path, Tls, now_epoch_s());
     for (auto& c : parse_cookie_header(live)) {
       std::erase_if(cookies, [&](const auto& old) { return old.first == c.first; });
       cookies.push_back(std::move(c));
@@ -210,69 +382,78 @@ void User::decorate(http::fields& f) const {
   }
 }
 
-void User::store_cookies(const http::fields& f) {
+template <bool Tls> void User<Tls>::store_cookies(const http::fields& f, const std::string& path) {
   if (!env_.cookie_jar) return;
   for (auto it = f.find(http::field::set_cookie);
        it != f.end() && it->name() == http::field::set_cookie; ++it)
-    jar_.set(std::string_view(it->value().data(), it->value().size()), env_.target.host, path_,
+    jar_.set(std::string_view(it->value().data(), it->value().size()), env_.target.host, path,
              now_epoch_s());
 }
 
-awaitable<http::response<http::string_body>> User::request(beast::tcp_stream& s, bool& connected,
-                                                           http::verb verb,
-                                                           const std::string& target,
-                                                           std::string body) {
-  http::request<http::string_body> req{verb, target, 11};
-  decorate(req.base());
-  req.keep_alive(true);
-  if (verb == http::verb::post) {
-    req.set(http::field::content_type, "text/plain;charset=UTF-8");
-    req.body() = std::move(body);
-    req.prepare_payload();
-  }
-  const auto deadline = verb == http::verb::get
-                            ? std::chrono::milliseconds(ping_interval_ms_ + ping_timeout_ms_ + 5000)
-                            : ms_of(env_.connect_timeout_s);
+template <bool Tls>
+awaitable<http::response<http::string_body>>
+User<Tls>::request(Conn& c, http::request<http::string_body>& req,
+                   std::chrono::milliseconds deadline, const char* step) {
+  const std::string path(req.target().substr(0, req.target().find('?')));
   for (int attempt = 0;; ++attempt) {
+    const bool was_connected = c.connected;
     try {
-      if (!connected) {
-        s.expires_after(ms_of(env_.connect_timeout_s));
-        co_await s.async_connect(env_.target.endpoints, use_awaitable);
-        connected = true;
+      if (!c.connected) {
+        c.s = make_http();
+        co_await connect_stream(*c.s);
+        c.connected = true;
       }
-      s.expires_after(deadline);
-      co_await http::async_write(s, req, use_awaitable);
+      auto& lowest = beast::get_lowest_layer(*c.s);
+      lowest.expires_after(deadline);
+      co_await http::async_write(*c.s, req, use_awaitable);
       beast::flat_buffer buf;
-      http::response<http::string_body> res;
-      co_await http::async_read(s, buf, res, use_awaitable);
-      if (!res.keep_alive()) {
-        beast::error_code ignored;
-        s.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        s.close();
-        connected = false;
-      }
-      store_cookies(res.base());
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(64u << 20);
+      co_await http::async_read(*c.s, buf, parser, use_awaitable);
+      auto res = parser.release();
+      if (!res.keep_alive()) c.close();
+      store_cookies(res.base(), path);
       co_return res;
+    } catch (const UserError&) {
+      c.close();
+      throw;
     } catch (const boost::system::system_error& e) {
-      s.close();
-      const bool was_connected = connected;
-      connected = false;
-      // A keep-alive connection the server closed while idle: one fresh try.
+      c.close();
       if (closing_ || dead_) throw UserError("transport_closed", "transport closed");
+      // A keep-alive connection the server closed while idle: one fresh try.
       if (attempt == 0 && was_connected &&
           (e.code() == http::error::end_of_stream || e.code() == net::error::connection_reset ||
-           e.code() == net::error::broken_pipe || e.code() == net::error::eof))
+           e.code() == net::error::broken_pipe || e.code() == net::error::eof ||
+           e.code() == ssl::error::stream_truncated))
         continue;
-      if (e.code() == beast::error::timeout) throw UserError("timeout", "HTTP request timed out");
-      if (e.code() == net::error::connection_refused)
-        throw UserError("ECONNREFUSED", "connect: connection refused");
-      throw UserError("http_" + e.code().message(), e.code().message());
+      throw transport_error(e.code(), step);
     }
   }
 }
 
+template <bool Tls>
+awaitable<http::response<http::string_body>> User<Tls>::eio_request(Conn& c, http::verb verb,
+                                                                    const std::string& body) {
+  http::request<http::string_body> req{verb, query_string(false), 11};
+  decorate(req.base(), path_);
+  req.keep_alive(true);
+  if (verb == http::verb::post) {
+    req.set(http::field::content_type, "text/plain;charset=UTF-8");
+    req.body() = body;
+    req.prepare_payload();
+  }
+  // A long-poll GET is held by the server up to a ping interval.
+  const auto deadline = verb == http::verb::get
+                            ? std::chrono::milliseconds(ping_interval_ms_ + ping_timeout_ms_ + 5000)
+                            : ms_of(env_.connect_timeout_s);
+  // Not `co_return co_await ...`: g++ 12 destroys that temporary twice.
+  auto res = co_await request(c, req, deadline, verb == http::verb::get ? "poll" : "post");
+  co_return res;
+}
+
 /// An HTTP error answer of Engine.IO: 400 {"code":1,"message":"Session ID unknown"} etc.
-[[noreturn]] void throw_http_error(const http::response<http::string_body>& res) {
+template <bool Tls>
+void User<Tls>::throw_http_error(const http::response<http::string_body>& res) const {
   const Json j = Json::parse(res.body(), nullptr, false);
   if (j.is_object() && j.contains("code") && j["code"] == 1)
     throw UserError("session_id_unknown",
@@ -281,7 +462,25 @@ awaitable<http::response<http::string_body>> User::request(beast::tcp_stream& s,
                   "HTTP " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 200));
 }
 
-awaitable<void> User::open() {
+// ---- Engine.IO --------------------------------------------------------------------------------
+
+template <bool Tls> void User<Tls>::handshake(const std::string& open_data) {
+  const Json h = Json::parse(open_data, nullptr, false);
+  if (!h.is_object() || !h.contains("sid") || !h["sid"].is_string())
+    throw UserError("eio_protocol", "the open packet has no sid");
+  sid_ = h["sid"].get<std::string>();
+  const auto ms = [&](const char* k, std::int64_t d) {
+    return h.contains(k) && h[k].is_number_integer() ? h[k].get<std::int64_t>() : d;
+  };
+  ping_interval_ms_ = std::clamp<std::int64_t>(ms("pingInterval", 25000), 100, 3'600'000);
+  ping_timeout_ms_ = std::clamp<std::int64_t>(ms("pingTimeout", 20000), 100, 3'600'000);
+  if (h.contains("upgrades") && h["upgrades"].is_array())
+    for (const auto& u : h["upgrades"]) can_upgrade_ |= u == "websocket";
+  record("engineio.handshake_time", since_us(due_));
+  if (eio_ == 3) spawn(&User::pinger);
+}
+
+template <bool Tls> awaitable<void> User<Tls>::open() {
   // Per-user options, rendered now that the user's variables exist.
   if (options_.path) path_ = render_text(*options_.path);
   if (path_.empty() || path_.front() != '/') path_ = "/" + path_;
@@ -291,19 +490,16 @@ awaitable<void> User::open() {
       query_ = q.get<std::string>();
     } else if (q.is_object()) {
       for (const auto& [k, v] : q.items())
-        query_ += (query_.empty() ? "" : "&") + percent_encode(k) + "=" +
-                  percent_encode(v.is_string() ? v.get<std::string>() : dump_json(v));
+        query_ +=
+            (query_.empty() ? "" : "&") + percent_encode(k) + "=" + percent_encode(text_of(v));
     }
   }
   if (options_.extra_headers) {
     const Json h = render_value(*options_.extra_headers);
     if (h.is_object())
-      for (const auto& [k, v] : h.items())
-        headers_.emplace_back(k, v.is_string() ? v.get<std::string>() : dump_json(v));
+      for (const auto& [k, v] : h.items()) headers_.emplace_back(k, text_of(v));
   }
   if (options_.auth) auth_ = render_value(*options_.auth);
-  if (env_.target.secure)
-    throw UserError("tls_unsupported", "https/wss targets are not supported yet");
 
   bool polling = true, websocket = true;
   if (options_.transports) {
@@ -313,127 +509,123 @@ awaitable<void> User::open() {
       websocket |= t == "websocket";
     }
   }
-  const auto t0 = Clock::now();
   if (!polling) {
     co_await open_websocket(false);
   } else {
-    auto res =
-        co_await request(get_stream_, get_connected_, http::verb::get, query_string(false), {});
+    auto res = co_await eio_request(get_, http::verb::get);
     if (res.result() != http::status::ok) throw_http_error(res);
-    auto payload = eio::decode_payload_v4(res.body());
+    const std::string& body = res.body();
+    // An Engine.IO 3 server (Socket.IO 2.x) answers in the v3 payload format ("<len>:0{...")
+    // whatever EIO= says: switch to v3 unless the script fixed the version.
+    if (eio_ == 4 && !options_.eio && !body.empty() &&
+        (body.front() == '\0' || body.front() == '\x01' ||
+         (body.front() >= '1' && body.front() <= '9' && body.find(':') < body.find('{'))))
+      eio_ = 3;
+    const bool octet = res[http::field::content_type].starts_with("application/octet-stream");
+    auto payload = eio::decode_payload(body, eio_, octet);
     if (payload.packets.empty() || payload.packets[0].type != eio::PacketType::open)
       throw UserError("eio_protocol", "the handshake answer is not an Engine.IO open packet");
-    const Json h = Json::parse(payload.packets[0].data, nullptr, false);
-    if (!h.is_object() || !h.contains("sid") || !h["sid"].is_string())
-      throw UserError("eio_protocol", "the open packet has no sid");
-    sid_ = h["sid"].get<std::string>();
-    ping_interval_ms_ = h.value("pingInterval", 25000);
-    ping_timeout_ms_ = h.value("pingTimeout", 20000);
-    if (h.contains("upgrades") && h["upgrades"].is_array())
-      for (const auto& u : h["upgrades"]) can_upgrade_ |= u == "websocket";
+    handshake(payload.packets[0].data);
     can_upgrade_ = can_upgrade_ && websocket;
-    env_.metrics->record("engineio.handshake_time", since_us(t0));
     for (std::size_t i = 1; i < payload.packets.size(); ++i)
       on_packet(std::move(payload.packets[i]));
-    net::co_spawn(
-        ex_, [self = shared_from_this()]() { return self->polling_reader(); }, net::detached);
+    spawn(&User::polling_reader);
   }
   co_await connect_namespace("/");
   if (polling && can_upgrade_) co_await upgrade();
+  due_ = Clock::now();
 }
 
-awaitable<void> User::open_websocket(bool upgrading) {
-  const auto t0 = Clock::now();
-  ws_ = std::make_unique<websocket::stream<beast::tcp_stream>>(ex_);
+template <bool Tls> awaitable<void> User<Tls>::open_websocket(bool upgrading) {
+  if constexpr (Tls)
+    ws_ = std::make_unique<WsStream>(ex_, *env_.tls);
+  else
+    ws_ = std::make_unique<WsStream>(ex_);
   auto& lowest = beast::get_lowest_layer(*ws_);
+  co_await connect_stream(*ws_);
   try {
-    lowest.expires_after(ms_of(env_.connect_timeout_s));
-    co_await lowest.async_connect(env_.target.endpoints, use_awaitable);
     lowest.expires_never();
     websocket::stream_base::timeout to{};
     to.handshake_timeout = ms_of(env_.connect_timeout_s);
     to.idle_timeout = websocket::stream_base::none();
     to.keep_alive_pings = false;
     ws_->set_option(to);
+    ws_->read_message_max(64u << 20);
     ws_->set_option(websocket::stream_base::decorator(
         // `this`, not a shared_ptr: the stream is our member, so a shared_ptr here would be a
         // cycle (User -> ws_ -> decorator -> User) and leak every user.
-        [this](websocket::request_type& req) { decorate(req.base()); }));
+        [this](websocket::request_type& req) { decorate(req.base(), path_); }));
     websocket::response_type res;
     co_await ws_->async_handshake(res, env_.target.host + ":" + env_.target.port,
                                   query_string(true), use_awaitable);
-    store_cookies(res.base());
+    store_cookies(res.base(), path_);
   } catch (const boost::system::system_error& e) {
-    if (e.code() == websocket::error::upgrade_declined)
-      throw UserError("ws_upgrade_declined", "the server declined the websocket upgrade");
-    if (e.code() == net::error::connection_refused)
-      throw UserError("ECONNREFUSED", "connect: connection refused");
-    throw UserError("ws_" + e.code().message(), "websocket: " + e.code().message());
+    throw transport_error(e.code(), "ws_handshake");
   }
   ws_->text(true);
   if (!upgrading) {
     // Websocket only: the server's first frame is the open packet.
     beast::flat_buffer buf;
     lowest.expires_after(ms_of(env_.connect_timeout_s));
-    co_await ws_->async_read(buf, use_awaitable);
+    try {
+      co_await ws_->async_read(buf, use_awaitable);
+    } catch (const boost::system::system_error& e) {
+      throw transport_error(e.code(), "handshake");
+    }
     const std::string text = beast::buffers_to_string(buf.data());
     auto p = eio::decode_text_packet(text);
     if (!p || p->type != eio::PacketType::open)
       throw UserError("eio_protocol", "the first websocket frame is not an Engine.IO open packet");
-    const Json h = Json::parse(p->data, nullptr, false);
-    if (!h.is_object() || !h.contains("sid") || !h["sid"].is_string())
-      throw UserError("eio_protocol", "the open packet has no sid");
-    sid_ = h["sid"].get<std::string>();
-    ping_interval_ms_ = h.value("pingInterval", 25000);
-    ping_timeout_ms_ = h.value("pingTimeout", 20000);
+    handshake(p->data);
     on_websocket_ = true;
-    env_.metrics->record("engineio.handshake_time", since_us(t0));
-    net::co_spawn(
-        ex_, [self = shared_from_this()]() { return self->ws_reader(); }, net::detached);
+    spawn(&User::ws_reader);
   }
 }
 
-awaitable<void> User::upgrade() {
+template <bool Tls> awaitable<void> User<Tls>::upgrade() {
   const auto t0 = Clock::now();
   co_await open_websocket(true);
   auto& lowest = beast::get_lowest_layer(*ws_);
-  lowest.expires_after(ms_of(env_.connect_timeout_s));
-  co_await ws_->async_write(net::buffer(std::string("2probe")), use_awaitable);
-  beast::flat_buffer buf;
-  co_await ws_->async_read(buf, use_awaitable);
-  if (beast::buffers_to_string(buf.data()) != "3probe")
-    throw UserError("eio_protocol", "no 3probe answer to the upgrade probe");
-  // Pause polling: the server releases the pending GET with a noop; wait for the reader to stop
-  // and for queued POSTs to be flushed, then send "5" and move everything to the websocket.
-  polling_paused_ = true;
-  while (!polling_stopped_ || writer_running_) {
-    upgrade_wake_.expires_after(ms_of(env_.connect_timeout_s));
-    boost::system::error_code ec;
-    co_await upgrade_wake_.async_wait(net::redirect_error(use_awaitable, ec));
-    if (!ec) throw UserError("upgrade_timeout", "polling was not released during the upgrade");
-    if (dead_) throw UserError(dead_cause_, dead_what_);
+  try {
+    lowest.expires_after(ms_of(env_.connect_timeout_s));
+    co_await ws_->async_write(net::buffer(std::string("2probe")), use_awaitable);
+    beast::flat_buffer buf;
+    co_await ws_->async_read(buf, use_awaitable);
+    if (beast::buffers_to_string(buf.data()) != "3probe")
+      throw UserError("eio_protocol", "no 3probe answer to the upgrade probe");
+    // Pause polling: the server releases the pending GET with a noop; wait for the reader to
+    // stop and for queued POSTs to be flushed, then send "5" and move everything to the
+    // websocket.
+    polling_paused_ = true;
+    while (!polling_stopped_ || writer_running_) {
+      upgrade_wake_.expires_after(ms_of(env_.connect_timeout_s));
+      boost::system::error_code ec;
+      co_await upgrade_wake_.async_wait(net::redirect_error(use_awaitable, ec));
+      if (!ec) throw UserError("timeout.upgrade", "polling was not released during the upgrade");
+      if (dead_) rethrow_dead();
+    }
+    co_await ws_->async_write(net::buffer(std::string("5")), use_awaitable);
+    lowest.expires_never();
+  } catch (const boost::system::system_error& e) {
+    throw transport_error(e.code(), "upgrade");
   }
-  co_await ws_->async_write(net::buffer(std::string("5")), use_awaitable);
-  lowest.expires_never();
   on_websocket_ = true;
-  env_.metrics->record("engineio.upgrade_time", since_us(t0));
+  record("engineio.upgrade_time", since_us(t0));
   count("engineio.upgrades");
-  net::co_spawn(
-      ex_, [self = shared_from_this()]() { return self->ws_reader(); }, net::detached);
+  spawn(&User::ws_reader);
   if (!out_.empty() && !writer_running_) {
     writer_running_ = true;
-    net::co_spawn(
-        ex_, [self = shared_from_this()]() { return self->writer(); }, net::detached);
+    spawn(&User::writer);
   }
 }
 
-awaitable<void> User::polling_reader() {
+template <bool Tls> awaitable<void> User<Tls>::polling_reader() {
   try {
     while (!closing_ && !dead_ && !close_queued_) {
-      auto res =
-          co_await request(get_stream_, get_connected_, http::verb::get, query_string(false), {});
+      auto res = co_await eio_request(get_, http::verb::get);
       if (res.result() != http::status::ok) throw_http_error(res);
-      auto payload = eio::decode_payload_v4(res.body());
+      const bool octet = res[http::field::content_type].starts_with("application/octet-stream");
+      auto payload = eio::decode_payload(res.body(), eio_, octet);
       for (auto& p : payload.packets) on_packet(std::move(p));
       if (payload.error) throw UserError("eio_protocol", payload.error->message());
       if (polling_paused_) break;
@@ -447,52 +639,68 @@ awaitable<void> User::polling_reader() {
   upgrade_wake_.cancel();
 }
 
-awaitable<void> User::ws_reader() {
+template <bool Tls> awaitable<void> User<Tls>::ws_reader() {
   try {
     auto& lowest = beast::get_lowest_layer(*ws_);
     beast::flat_buffer buf;
     while (!closing_ && !dead_) {
-      // The server pings every pingInterval: silence past interval + timeout is a dead link.
+      // v4: the server pings every pingInterval, silence past interval + timeout is a dead
+      // link. v3: we ping, and the pinger watches the pongs; this is only a backstop.
       lowest.expires_after(std::chrono::milliseconds(ping_interval_ms_ + ping_timeout_ms_ + 2000));
       buf.clear();
       co_await ws_->async_read(buf, use_awaitable);
       const std::string data = beast::buffers_to_string(buf.data());
-      if (ws_->got_text()) {
-        auto p = eio::decode_text_packet(data);
-        if (!p) throw UserError("eio_protocol", p.error().message());
-        on_packet(std::move(*p));
-      } else {
-        auto p = eio::decode_binary_packet(data, 4);
-        if (!p) throw UserError("eio_protocol", p.error().message());
-        on_packet(std::move(*p));
-      }
+      auto p =
+          ws_->got_text() ? eio::decode_text_packet(data) : eio::decode_binary_packet(data, eio_);
+      if (!p) throw UserError("eio_protocol", p.error().message());
+      on_packet(std::move(*p));
     }
   } catch (const UserError& e) {
     if (!closing_) die(e.cause, e.what());
   } catch (const boost::system::system_error& e) {
-    if (!closing_)
-      die(e.code() == beast::error::timeout ? "ping_timeout" : "ws_closed",
-          "websocket: " + e.code().message());
+    if (!closing_) {
+      if (e.code() == beast::error::timeout)
+        die("ping_timeout", "websocket: no packet within pingInterval + pingTimeout");
+      else
+        die(transport_error(e.code(), "websocket").cause, "websocket: " + e.code().message());
+    }
   }
 }
 
-void User::queue(eio::Packet p) {
+template <bool Tls> awaitable<void> User<Tls>::pinger() {
+  // Engine.IO 3: the client pings every pingInterval; no pong within pingTimeout = dead link.
+  while (!closing_ && !dead_ && !close_queued_) {
+    ping_timer_.expires_after(std::chrono::milliseconds(ping_interval_ms_));
+    boost::system::error_code ec;
+    co_await ping_timer_.async_wait(net::redirect_error(use_awaitable, ec));
+    if (closing_ || dead_ || close_queued_) break;
+    pong_pending_ = true;
+    queue({eio::PacketType::ping, false, {}});
+    ping_timer_.expires_after(std::chrono::milliseconds(ping_timeout_ms_));
+    co_await ping_timer_.async_wait(net::redirect_error(use_awaitable, ec));
+    if (pong_pending_ && !closing_ && !dead_ && !close_queued_) {
+      die("ping_timeout", "no pong within pingTimeout");
+      break;
+    }
+  }
+}
+
+template <bool Tls> void User<Tls>::queue(eio::Packet p) {
   out_.push_back(std::move(p));
   if (!writer_running_ && (on_websocket_ || !polling_paused_)) {
     writer_running_ = true;
-    net::co_spawn(
-        ex_, [self = shared_from_this()]() { return self->writer(); }, net::detached);
+    spawn(&User::writer);
   }
 }
 
-awaitable<void> User::writer() {
+template <bool Tls> awaitable<void> User<Tls>::writer() {
   try {
     while (!out_.empty() && !dead_) {
       if (on_websocket_) {
         eio::Packet p = std::move(out_.front());
         out_.pop_front();
         bool binary = false;
-        const std::string frame = eio::encode_ws_packet(p, 4, &binary);
+        const std::string frame = eio::encode_ws_packet(p, eio_, &binary);
         ws_->binary(binary);
         beast::get_lowest_layer(*ws_).expires_after(ms_of(env_.connect_timeout_s));
         co_await ws_->async_write(net::buffer(frame), use_awaitable);
@@ -501,21 +709,24 @@ awaitable<void> User::writer() {
         std::vector<eio::Packet> batch(std::make_move_iterator(out_.begin()),
                                        std::make_move_iterator(out_.end()));
         out_.clear();
-        auto res = co_await request(post_stream_, post_connected_, http::verb::post,
-                                    query_string(false), eio::encode_payload_v4(batch));
+        // Named, not a ?: temporary handed to a by-value coroutine parameter: g++ 12 copies
+        // such a temporary bytewise (its small-string buffer then points into this frame).
+        std::string body =
+            eio_ == 3 ? eio::encode_payload_v3_text(batch) : eio::encode_payload_v4(batch);
+        auto res = co_await eio_request(post_, http::verb::post, body);
         if (res.result() != http::status::ok) throw_http_error(res);
       }
     }
   } catch (const UserError& e) {
     if (!closing_) die(e.cause, e.what());
   } catch (const boost::system::system_error& e) {
-    if (!closing_) die("transport_closed", e.code().message());
+    if (!closing_) die(transport_error(e.code(), "send").cause, e.code().message());
   }
   writer_running_ = false;
   upgrade_wake_.cancel();
 }
 
-void User::die(const std::string& cause, const std::string& what) {
+template <bool Tls> void User<Tls>::die(const std::string& cause, const std::string& what) {
   if (dead_) return;
   dead_ = true;
   dead_cause_ = cause;
@@ -530,20 +741,24 @@ void User::die(const std::string& cause, const std::string& what) {
   fail_all(ack_waiters_);
   fail_all(event_waiters_);
   upgrade_wake_.cancel();
+  ping_timer_.cancel();
 }
 
-void User::on_packet(eio::Packet p) {
+template <bool Tls> void User<Tls>::on_packet(eio::Packet p) {
   switch (p.type) {
   case eio::PacketType::ping:
-    queue({eio::PacketType::pong, false, p.data});
-    return; // v4: server pings
+    queue({eio::PacketType::pong, false, p.data}); // v4: the server pings
+    return;
+  case eio::PacketType::pong:
+    if (p.data != "probe") pong_pending_ = false; // v3: the answer to our ping
+    return;
   case eio::PacketType::close:
     die("server_closed", "the server closed the Engine.IO session");
     return;
   case eio::PacketType::message:
     break;
   default:
-    return; // pong, noop, upgrade, open
+    return; // noop, upgrade, open
   }
   if (p.binary) {
     if (!collector_.pending()) return;
@@ -555,20 +770,25 @@ void User::on_packet(eio::Packet p) {
     if (r->has_value()) on_socketio(std::move(**r));
     return;
   }
-  auto sp = sock::decode(p.data, 5);
+  auto sp = sock::decode(p.data, protocol());
   if (!sp) {
-    die("sio_protocol", sp.error().message());
+    // A Socket.IO 2 server connects "/" by itself with a bare "0", which is not valid in
+    // protocol 5: say what to do (polling detects it; a websocket-only handshake cannot).
+    if (eio_ == 4 && !options_.eio && p.data == "0")
+      die("sio_protocol", "the server speaks Socket.IO 2 (Engine.IO 3): set `socketio: {eio: 3}`");
+    else
+      die("sio_protocol", sp.error().message());
     return;
   }
   if (sp->attachments > 0) {
     auto st = collector_.start(std::move(*sp));
-    if (!st) die("sio_protocol", st.error().message());
+    if (!st) die("sio_protocol", st.error().context);
     return;
   }
   on_socketio(std::move(*sp));
 }
 
-void User::on_socketio(sock::Packet p) {
+template <bool Tls> void User<Tls>::on_socketio(sock::Packet p) {
   switch (p.type) {
   case sock::PacketType::connect: {
     namespaces_[p.nsp].connected = true;
@@ -576,10 +796,15 @@ void User::on_socketio(sock::Packet p) {
     return;
   }
   case sock::PacketType::connect_error: {
+    // v5: CONNECT_ERROR {message, data}; v4 (Socket.IO 2): ERROR "message".
+    std::string why = "refused";
+    if (p.data && p.data->is_object() && p.data->contains("message"))
+      why = (*p.data)["message"].is_string() ? (*p.data)["message"].get<std::string>()
+                                             : (*p.data)["message"].dump();
+    else if (p.data && p.data->is_string())
+      why = p.data->get<std::string>();
     if (auto it = connect_waiters_.find(p.nsp); it != connect_waiters_.end()) {
-      it->second->error = p.data && p.data->is_object() && p.data->contains("message")
-                              ? (*p.data)["message"].dump()
-                              : std::string("refused");
+      it->second->error = why;
       it->second->notify();
     }
     return;
@@ -604,22 +829,34 @@ void User::on_socketio(sock::Packet p) {
     const std::string event = all[0].is_string() ? all[0].get<std::string>() : all[0].dump();
     count("socketio.push");
     count("socketio.push." + event);
+    Json args = Json::array();
+    for (std::size_t i = 1; i < all.size(); ++i) args.push_back(std::move(all[i]));
+    bool claimed = false;
     auto [lo, hi] = event_waiters_.equal_range({p.nsp, event});
-    for (auto it = lo; it != hi; ++it) {
-      Json args = Json::array();
-      for (std::size_t i = 1; i < all.size(); ++i) args.push_back(all[i]);
-      it->second->args = std::move(args);
-      it->second->notify();
+    for (auto it = lo; it != hi;) {
+      Waiter& w = *it->second;
+      if (w.expect && !matches(args, *w.expect)) {
+        w.seen = args; // not this one: keep waiting
+        ++it;
+        continue;
+      }
+      w.args = args;
+      w.notify();
+      claimed = true;
+      it = event_waiters_.erase(it);
     }
-    event_waiters_.erase(lo, hi);
+    if (!claimed && scenario_.waits_for_pushes) {
+      inbox_.push_back({p.nsp, event, std::move(args)});
+      if (inbox_.size() > inbox_limit) inbox_.pop_front();
+    }
     return;
   }
   }
 }
 
-// ---- socket.io ------------------------------------------------------------------------------
+// ---- Socket.IO and the flow ---------------------------------------------------------------------
 
-awaitable<bool> User::wait(Waiter& w, std::chrono::milliseconds d) {
+template <bool Tls> awaitable<bool> User<Tls>::wait(Waiter& w, std::chrono::milliseconds d) {
   if (!w.done) {
     w.timer.expires_after(d);
     boost::system::error_code ec;
@@ -628,34 +865,65 @@ awaitable<bool> User::wait(Waiter& w, std::chrono::milliseconds d) {
   co_return w.done;
 }
 
-awaitable<void> User::connect_namespace(const std::string& nsp) {
+template <bool Tls> awaitable<void> User<Tls>::connect_namespace(const std::string& nsp) {
   if (namespaces_[nsp].connected) co_return;
-  if (dead_) throw UserError(dead_cause_, dead_what_);
-  const auto t0 = Clock::now();
+  if (dead_) rethrow_dead();
+  const auto t0 = nsp == "/" ? due_ : Clock::now();
   auto w = std::make_shared<Waiter>(ex_);
   connect_waiters_[nsp] = w;
-  sock::Packet p;
-  p.type = sock::PacketType::connect;
-  p.nsp = nsp;
-  if (auth_) p.data = *auth_;
-  queue({eio::PacketType::message, false, sock::encode(p)});
+  // Socket.IO 2 servers connect "/" by themselves; other namespaces carry the query (there is
+  // no auth payload before Socket.IO 3, so `auth` fields travel in the query too).
+  if (eio_ == 4 || nsp != "/") {
+    sock::Packet p;
+    p.type = sock::PacketType::connect;
+    p.nsp = nsp;
+    if (eio_ == 4) {
+      if (auth_) p.data = *auth_;
+    } else {
+      std::string q = query_;
+      if (auth_ && auth_->is_object())
+        for (const auto& [k, v] : auth_->items())
+          q += (q.empty() ? "" : "&") + percent_encode(k) + "=" + percent_encode(text_of(v));
+      if (!q.empty()) p.nsp += "?" + q;
+    }
+    queue({eio::PacketType::message, false, sock::encode(p)});
+  }
   const bool done = co_await wait(*w, ms_of(env_.connect_timeout_s));
   connect_waiters_.erase(nsp);
-  if (!done) throw UserError("connect_timeout", "namespace " + nsp + ": no CONNECT answer");
+  if (!done) throw UserError("timeout.connect", "namespace " + nsp + ": no CONNECT answer");
   if (!w->error.empty()) {
-    if (dead_) throw UserError(dead_cause_, dead_what_);
+    if (dead_) rethrow_dead();
     throw UserError("namespace_refused", "namespace " + nsp + " refused: " + w->error);
   }
-  env_.metrics->record("socketio.connect_time", since_us(t0));
+  record("socketio.connect_time", since_us(t0));
 }
 
-awaitable<void> User::emit(const Step& step) {
-  std::string nsp = step.nsp.empty() ? "/" : render_text(step.nsp);
-  if (nsp.empty() || nsp.front() != '/') nsp = "/" + nsp;
+template <bool Tls>
+void User<Tls>::expect_done(const Waiter& w, const Expect& e, const char* what, const Json& args) {
+  if (!w.error.empty()) {
+    if (dead_) rethrow_dead();
+    throw UserError(w.error, std::string(what) + ": " + w.error);
+  }
+  if (e.data && !matches(args, render_value(*e.data)))
+    throw UserError("data_not_valid", std::string(what) + ": received " + dump_json(args));
+  const ExtractSource src{&args, {}, nullptr};
+  if (!e.matches.empty()) {
+    std::vector<ExtractSpec> rendered = e.matches;
+    for (auto& m : rendered)
+      if (m.value) m.value = render_value(*m.value);
+    if (auto st = check_matches(rendered, src, &vars_); !st)
+      throw UserError("match_failed", std::string(what) + ": " + st.error().context);
+  }
+  if (!e.captures.empty())
+    if (auto st = apply_captures(e.captures, src, vars_); !st)
+      throw UserError("capture_failed", std::string(what) + ": " + st.error().context);
+}
+
+template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
+  const std::string nsp = namespace_of(step);
   co_await connect_namespace(nsp);
-  Json channel = render_value(step.channel);
   Json data = Json::array();
-  data.push_back(channel);
+  data.push_back(render_value(step.channel));
   for (const auto& a : step.args) data.push_back(render_value(a));
   sock::Packet p;
   p.nsp = nsp;
@@ -671,42 +939,153 @@ awaitable<void> User::emit(const Step& step) {
   }
   if (step.response) {
     response = std::make_shared<Waiter>(ex_);
+    if (step.response->data) response->expect = render_value(*step.response->data);
     const std::string on =
         step.response->channel ? render_text(*step.response->channel) : std::string();
     event_waiters_.emplace(std::make_pair(nsp, on), response);
   }
   p.data = std::move(data);
-  const auto t0 = Clock::now();
+  // Latencies start when the emit was due, not when it went out.
+  const auto due = std::min(due_, Clock::now());
+  record("replayer.send_lag", since_us(due));
   queue({eio::PacketType::message, false, sock::encode(p)});
   for (auto& b : *buffers) queue({eio::PacketType::message, true, std::move(b)});
   count("socketio.emit");
-  const auto timeout = ms_of(env_.script->timeout_s);
-  const auto check = [&](Waiter& w, const Expect& e, const char* what) {
-    if (!w.error.empty()) throw UserError(w.error, std::string(what) + ": " + w.error);
-    if (e.data && !matches(w.args, render_value(*e.data)))
-      throw UserError("data_not_valid", std::string(what) + ": received " + dump_json(w.args));
-  };
+  const auto timeout = step_timeout(step);
   if (ack) {
-    if (!co_await wait(*ack, timeout))
-      throw UserError("ack_timeout", "no ack within config.timeout");
-    check(*ack, *step.acknowledge, "ack");
-    env_.metrics->record("socketio.ack_time", since_us(t0));
-    env_.metrics->record("socketio.response_time", since_us(t0));
+    if (!co_await wait(*ack, timeout)) {
+      ack_waiters_.erase({nsp, *p.ack_id});
+      throw UserError("timeout.ack", "no ack within " + std::to_string(timeout.count()) + " ms");
+    }
+    expect_done(*ack, *step.acknowledge, "ack", ack->args);
+    record("socketio.ack_time", since_us(due));
+    record("socketio.response_time", since_us(due));
   }
   if (response) {
-    if (!co_await wait(*response, timeout))
-      throw UserError("response_timeout", "no matching server event within config.timeout");
-    check(*response, *step.response, "response");
-    env_.metrics->record("socketio.response_time", since_us(t0));
+    if (!co_await wait(*response, timeout)) {
+      std::erase_if(event_waiters_, [&](const auto& kv) { return kv.second == response; });
+      if (response->seen)
+        throw UserError("data_not_valid",
+                        "response: received " + dump_json(*response->seen) + ", not the data");
+      throw UserError("timeout.response",
+                      "no matching server event within " + std::to_string(timeout.count()) + " ms");
+    }
+    expect_done(*response, *step.response, "response", response->args);
+    record("socketio.response_time", since_us(due));
   }
+  if (ack || response) due_ = Clock::now();
 }
 
-awaitable<void> User::exec(const std::vector<Step>& steps) {
+template <bool Tls> awaitable<void> User<Tls>::wait_for(const Step& step) {
+  const std::string nsp = namespace_of(step);
+  co_await connect_namespace(nsp);
+  const Expect& e = *step.response;
+  const std::string on = e.channel ? render_text(*e.channel) : std::string();
+  auto w = std::make_shared<Waiter>(ex_);
+  if (e.data) w->expect = render_value(*e.data);
+  const auto due = std::min(due_, Clock::now());
+  // A push that came before this step (and no earlier waitFor claimed) counts.
+  for (auto it = inbox_.begin(); it != inbox_.end(); ++it) {
+    if (it->nsp != nsp || it->event != on) continue;
+    if (w->expect && !matches(it->args, *w->expect)) {
+      w->seen = it->args;
+      continue;
+    }
+    w->args = std::move(it->args);
+    w->done = true;
+    inbox_.erase(it);
+    break;
+  }
+  if (!w->done) {
+    event_waiters_.emplace(std::make_pair(nsp, on), w);
+    const auto timeout = step_timeout(step);
+    if (!co_await wait(*w, timeout)) {
+      std::erase_if(event_waiters_, [&](const auto& kv) { return kv.second == w; });
+      if (w->seen)
+        throw UserError("data_not_valid",
+                        "waitFor " + on + ": received " + dump_json(*w->seen) + ", not the data");
+      throw UserError("timeout.wait_for",
+                      "no " + on + " event within " + std::to_string(timeout.count()) + " ms");
+    }
+  }
+  expect_done(*w, e, "waitFor", w->args);
+  record("socketio.wait_time", since_us(due));
+  due_ = Clock::now();
+}
+
+template <bool Tls> awaitable<void> User<Tls>::http_step(const Step& step) {
+  const HttpStep& h = *step.http;
+  std::string url = render_text(h.url);
+  std::string target;
+  if (url.find("://") != std::string::npos) {
+    // Absolute: only the scenario's own host (the replayer talks to nothing else).
+    auto u = parse_url(url);
+    if (!u) throw UserError("bad_url", "HTTP step: " + url + ": " + u.error().message());
+    const bool secure = u->scheme == "https" || u->scheme == "wss";
+    if (!iequals(u->host, env_.target.host) || std::to_string(u->port) != env_.target.port ||
+        secure != Tls)
+      throw UserError("host_not_allowed", "HTTP step: " + url + " is not on the target " +
+                                              env_.target.host + ":" + env_.target.port);
+    const auto slash = url.find('/', url.find("://") + 3);
+    target = slash == std::string::npos ? "/" : url.substr(slash);
+  } else {
+    target = env_.target.base_path + (url.empty() || url.front() != '/' ? "/" : "") + url;
+  }
+  http::verb verb = http::string_to_verb(h.method);
+  if (verb == http::verb::unknown) throw UserError("bad_method", "HTTP method " + h.method);
+  http::request<http::string_body> req{verb, target, 11};
+  decorate(req.base(), target.substr(0, target.find('?')));
+  req.keep_alive(true);
+  if (h.headers) {
+    const Json hs = render_value(*h.headers);
+    if (hs.is_object())
+      for (const auto& [k, v] : hs.items()) req.set(k, text_of(v));
+  }
+  if (h.json) {
+    req.set(http::field::content_type, "application/json");
+    req.body() = dump_json(render_value(*h.json));
+  } else if (h.body) {
+    const Json b = render_value(*h.body);
+    req.body() = b.is_string() ? b.get<std::string>() : dump_json(b);
+  }
+  if (h.json || h.body) req.prepare_payload();
+  const auto due = std::min(due_, Clock::now());
+  count("http.requests");
+  auto res = co_await request(api_, req, step_timeout(step), "http");
+  count("http.responses");
+  count("http.codes." + std::to_string(res.result_int()));
+  count("http.downloaded_bytes", res.body().size());
+  record("http.response_time", since_us(due));
+  due_ = Clock::now();
+  if (h.captures.empty() && h.matches.empty()) co_return;
+  const Json body = Json::parse(res.body(), nullptr, false);
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const auto& f : res.base())
+    headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+  const ExtractSource src{body.is_discarded() ? nullptr : &body, res.body(), &headers};
+  if (!h.matches.empty()) {
+    std::vector<ExtractSpec> rendered = h.matches;
+    for (auto& m : rendered)
+      if (m.value) m.value = render_value(*m.value);
+    if (auto st = check_matches(rendered, src, &vars_); !st)
+      throw UserError("match_failed", h.method + " " + target + ": " + st.error().context);
+  }
+  if (auto st = apply_captures(h.captures, src, vars_); !st)
+    throw UserError("capture_failed", h.method + " " + target + ": " + st.error().context);
+}
+
+template <bool Tls> awaitable<void> User<Tls>::exec(const std::vector<Step>& steps) {
   for (const Step& s : steps) {
-    if (dead_) throw UserError(dead_cause_, dead_what_);
+    if (dead_) rethrow_dead();
     switch (s.kind) {
     case Step::Kind::emit:
       co_await emit(s);
+      break;
+    case Step::Kind::wait_for:
+      co_await wait_for(s);
+      break;
+    case Step::Kind::http:
+      co_await http_step(s);
       break;
     case Step::Kind::think: {
       double ms = static_cast<double>(s.think_ms);
@@ -714,7 +1093,9 @@ awaitable<void> User::exec(const std::vector<Step>& steps) {
         std::uniform_real_distribution<double> d(-s.jitter_pct / 100.0, s.jitter_pct / 100.0);
         ms *= 1.0 + d(*env_.rng);
       }
-      net::steady_timer t(ex_, std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000.0)));
+      // Absolute due times: a late wake-up does not push the rest of the flow later.
+      due_ += std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000.0));
+      net::steady_timer t(ex_, due_);
       co_await t.async_wait(use_awaitable);
       break;
     }
@@ -738,20 +1119,13 @@ awaitable<void> User::exec(const std::vector<Step>& steps) {
       break;
     }
     case Step::Kind::log:
-      break;
     case Step::Kind::unsupported:
       break;
     }
   }
 }
 
-awaitable<void> User::run() {
-  co_await open();
-  co_await exec(scenario_.flow);
-  if (dead_) throw UserError(dead_cause_, dead_what_);
-}
-
-awaitable<void> User::close() {
+template <bool Tls> awaitable<void> User<Tls>::close() {
   if (!dead_ && !sid_.empty()) {
     if (!on_websocket_) {
       // A long-poll GET may have just been sent: let it reach the server before the close
@@ -762,7 +1136,7 @@ awaitable<void> User::close() {
     }
     // Leave every namespace, then close the Engine.IO session, as socket.io-client does.
     for (const auto& [nsp, st] : namespaces_) {
-      if (!st.connected) continue;
+      if (!st.connected || (eio_ == 3 && nsp == "/")) continue;
       sock::Packet p;
       p.type = sock::PacketType::disconnect;
       p.nsp = nsp;
@@ -776,6 +1150,7 @@ awaitable<void> User::close() {
     }
   }
   closing_ = true;
+  ping_timer_.cancel();
   if (ws_ && on_websocket_ && !dead_) {
     try {
       beast::get_lowest_layer(*ws_).expires_after(1s);
@@ -783,42 +1158,52 @@ awaitable<void> User::close() {
     } catch (const std::exception&) {}
   }
   if (ws_) beast::get_lowest_layer(*ws_).close();
-  get_stream_.close();
-  post_stream_.close();
+  get_.close();
+  post_.close();
+  api_.close();
   upgrade_wake_.cancel();
   dead_ = true;
 }
 
-} // namespace
-
-awaitable<void> run_user(const UserEnv& env, const Scenario& scenario, Json vars,
-                         std::int64_t scheduled_ms) {
+template <bool Tls>
+awaitable<void> run_as(const UserEnv& env, const Scenario& scenario, Json vars,
+                       Clock::time_point scheduled) {
   auto ex = co_await net::this_coro::executor;
   env.metrics->count("vusers.created");
   env.metrics->count("vusers.completed", 0); // present in every report, even when 0
   env.metrics->count("vusers.failed", 0);
   env.metrics->count("vusers.created_by_name." + scenario.name);
   ++*env.active;
-  const auto start = Clock::now();
-  auto user = std::make_shared<User>(env, scenario, std::move(vars), ex);
+  auto user = std::make_shared<User<Tls>>(env, scenario, std::move(vars), ex, scheduled);
   std::string cause;
   try {
     co_await user->run();
   } catch (const UserError& e) {
     cause = e.cause;
+    env.metrics->example(cause, e.what());
   } catch (const std::exception& e) {
-    cause = std::string("internal: ") + e.what();
+    cause = "internal";
+    env.metrics->example(cause, e.what());
   }
   co_await user->close();
   if (cause.empty()) {
     env.metrics->count("vusers.completed");
-    env.metrics->record("vusers.session_length", since_us(start));
+    env.metrics->record("vusers.session_length", since_us(scheduled));
   } else {
     env.metrics->count("vusers.failed");
     env.metrics->count("errors." + cause);
   }
-  (void)scheduled_ms;
   --*env.active;
+}
+
+} // namespace
+
+awaitable<void> run_user(const UserEnv& env, const Scenario& scenario, Json vars,
+                         Clock::time_point scheduled) {
+  if (env.target.secure)
+    co_await run_as<true>(env, scenario, std::move(vars), scheduled);
+  else
+    co_await run_as<false>(env, scenario, std::move(vars), scheduled);
 }
 
 } // namespace sio::replayer::detail

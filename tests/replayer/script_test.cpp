@@ -189,7 +189,9 @@ scenarios:
   EXPECT_EQ(join.nsp, "");
   ASSERT_TRUE(join.acknowledge);
   EXPECT_FALSE(join.acknowledge->data);
-  EXPECT_EQ(*join.acknowledge->match, Json::parse(R"({"json":"$.0.ok","value":true})"));
+  ASSERT_EQ(join.acknowledge->matches.size(), 1u);
+  EXPECT_EQ(join.acknowledge->matches[0].json, "$.0.ok");
+  EXPECT_EQ(*join.acknowledge->matches[0].value, true);
   EXPECT_FALSE(join.response);
 
   EXPECT_EQ(sc.flow[1].kind, Step::Kind::think);
@@ -209,7 +211,9 @@ scenarios:
   EXPECT_EQ(status.args, Json::parse(R"(["online"])"));
   EXPECT_EQ(status.response->channel, "status:ok");
   EXPECT_EQ(*status.response->data, "online");
-  EXPECT_EQ(*status.response->capture, Json::parse(R"({"json":"$.0","as":"presenceReply"})"));
+  ASSERT_EQ(status.response->captures.size(), 1u);
+  EXPECT_EQ(status.response->captures[0].json, "$.0");
+  EXPECT_EQ(status.response->captures[0].as, "presenceReply");
 
   const Step& loop = sc.flow[4];
   EXPECT_EQ(loop.kind, Step::Kind::loop);
@@ -496,7 +500,7 @@ TEST_F(ScriptTest, Warnings) {
   const Script s = ok(R"(config:
   target: x
   plugins:
-    ensure: {}
+    metrics-by-endpoint: {}
   ensure:
     thresholds: []
   processor: "./f.js"
@@ -538,7 +542,6 @@ scenarios:
       {20, "`before` flows are ignored by sioreplay"},
       {22, "unknown key `extra` (ignored)"},
       {3, "`config.plugins` is ignored by sioreplay"},
-      {5, "`config.ensure` is ignored by sioreplay"},
       {7, "`config.processor` is ignored by sioreplay"},
       {8, "`config.http` is ignored by sioreplay"},
       {10, "`config.engines` is ignored by sioreplay"},
@@ -549,7 +552,6 @@ scenarios:
       {19, "unknown key `config.tls.ca` (ignored)"},
       {25, "`scenarios[0].beforeScenario` is ignored"},
       {26, "unknown key `scenarios[0].flavour` (ignored)"},
-      {28, "step `get` is not supported by sioreplay replay; skipped"},
       {30, "step `function` is not supported by sioreplay replay; skipped"},
       {33, "`scenarios[0].flow[2].emit.namespace` inside `emit` is ignored"},
       {34, "unknown key `scenarios[0].flow[2].sparkle` (ignored)"},
@@ -567,8 +569,9 @@ scenarios:
   ASSERT_EQ(s.scenarios.size(), 1u);
   const auto& flow = s.scenarios[0].flow;
   ASSERT_EQ(flow.size(), 4u);
-  EXPECT_EQ(flow[0].kind, Step::Kind::unsupported);
-  EXPECT_EQ(flow[0].unsupported_key, "get");
+  EXPECT_EQ(flow[0].kind, Step::Kind::http);
+  EXPECT_EQ(flow[0].http->method, "GET");
+  EXPECT_EQ(flow[0].http->url, "/");
   EXPECT_EQ(flow[0].line, 28);
   EXPECT_EQ(flow[1].unsupported_key, "function");
   EXPECT_EQ(flow[2].kind, Step::Kind::emit);
@@ -794,14 +797,18 @@ TEST_F(ScriptTest, EmitForms) {
   EXPECT_EQ(f[4].nsp, "/chat");
   ASSERT_TRUE(f[4].acknowledge);
   EXPECT_FALSE(f[4].acknowledge->data);
-  EXPECT_FALSE(f[4].acknowledge->capture);
+  EXPECT_TRUE(f[4].acknowledge->captures.empty());
   ASSERT_TRUE(f[5].acknowledge);
   EXPECT_EQ(*f[5].acknowledge->data, Json::parse("[true]"));
-  EXPECT_EQ(*f[5].acknowledge->capture, Json::parse(R"({"json":"$.0","as":"r"})"));
+  ASSERT_EQ(f[5].acknowledge->captures.size(), 1u);
+  EXPECT_EQ(f[5].acknowledge->captures[0].json, "$.0");
+  EXPECT_EQ(f[5].acknowledge->captures[0].as, "r");
   ASSERT_TRUE(f[6].response);
   EXPECT_EQ(f[6].response->channel, "g");
   EXPECT_EQ(*f[6].response->data, Json::parse(R"({"ok":true})"));
-  EXPECT_EQ(*f[6].response->match, Json::parse(R"({"json":"$.0.ok","value":true})"));
+  ASSERT_EQ(f[6].response->matches.size(), 1u);
+  EXPECT_EQ(f[6].response->matches[0].json, "$.0.ok");
+  EXPECT_EQ(*f[6].response->matches[0].value, true);
   EXPECT_TRUE(f[7].acknowledge);
   EXPECT_FALSE(f[8].acknowledge); // empty: Artillery treats it as absent
   ASSERT_EQ(s.warnings.size(), 1u);
@@ -1050,6 +1057,117 @@ TEST(GoldenScripts, A2AndA3) {
   ASSERT_EQ(a3->scenarios.size(), 1u);
   EXPECT_EQ(a3->scenarios[0].flow.size(), 59u);
   EXPECT_EQ(a3->payloads.at(0).fields.size(), 3u);
+}
+
+} // namespace
+
+namespace {
+
+// ---- extensions and HTTP steps ----------------------------------------------------------------
+
+TEST_F(ScriptTest, WaitForTimeoutsHttpStepsAndEio) {
+  const Script s = ok(R"(config:
+  target: "http://localhost:3000/base/"
+  socketio:
+    eio: 3
+scenarios:
+  - engine: socketio
+    flow:
+      - waitFor:
+          on: "welcome"
+          capture:
+            json: "$.0.replica"
+            as: r
+        namespace: "/chat"
+        timeout: "1500ms"
+      - emit: ["x"]
+        acknowledge:
+          match:
+            - json: "$.1.replica"
+              value: "{{ r }}"
+        timeout: 2
+      - post:
+          url: "/items?x=1"
+          json: {name: "{{ r }}"}
+          headers: {X-Test: "1"}
+          qs: {y: "{{ r }}"}
+          capture:
+            - header: "x-replica"
+              as: h
+            - json: "$.id"
+              as: id
+          match:
+            regexp: "ok"
+            value: "ok"
+          timeout: "3s"
+      - delete:
+          url: "/items/{{ id }}"
+)");
+  EXPECT_EQ(s.socketio.eio, 3);
+  ASSERT_EQ(s.scenarios.size(), 1u);
+  const auto& sc = s.scenarios[0];
+  EXPECT_TRUE(sc.waits_for_pushes);
+  ASSERT_EQ(sc.flow.size(), 4u);
+  const Step& wf = sc.flow[0];
+  EXPECT_EQ(wf.kind, Step::Kind::wait_for);
+  EXPECT_EQ(wf.response->channel, "welcome");
+  EXPECT_EQ(wf.nsp, "/chat");
+  EXPECT_DOUBLE_EQ(*wf.timeout_s, 1.5);
+  ASSERT_EQ(wf.response->captures.size(), 1u);
+  EXPECT_EQ(wf.response->captures[0].as, "r");
+  const Step& emit = sc.flow[1];
+  EXPECT_DOUBLE_EQ(*emit.timeout_s, 2);
+  ASSERT_EQ(emit.acknowledge->matches.size(), 1u);
+  EXPECT_EQ(*emit.acknowledge->matches[0].value, "{{ r }}");
+  const Step& post = sc.flow[2];
+  EXPECT_EQ(post.kind, Step::Kind::http);
+  EXPECT_EQ(post.http->method, "POST");
+  EXPECT_EQ(post.http->url, "/items?x=1&y={{ r }}");
+  EXPECT_EQ(*post.http->json, Json::parse(R"({"name":"{{ r }}"})"));
+  EXPECT_EQ(post.http->captures.size(), 2u);
+  EXPECT_EQ(post.http->matches.size(), 1u);
+  EXPECT_DOUBLE_EQ(*post.timeout_s, 3);
+  EXPECT_EQ(sc.flow[3].http->method, "DELETE");
+  EXPECT_TRUE(s.warnings.empty()) << s.warnings.front();
+}
+
+TEST_F(ScriptTest, ExtensionErrorsNameThePlace) {
+  EXPECT_TRUE(contains(err(with_flow("      - waitFor: {data: 1}\n")),
+                       "s.yml:6: scenarios[0].flow[0].waitFor.channel: missing"));
+  EXPECT_TRUE(contains(err(with_flow("      - emit: [a]\n        timeout: -1\n")),
+                       "scenarios[0].flow[0].timeout"));
+  EXPECT_TRUE(contains(err(with_flow("      - get: {headers: {a: b}}\n")),
+                       "scenarios[0].flow[0].get.url: missing"));
+  EXPECT_TRUE(contains(err(with_flow("      - get:\n          url: /\n          capture: {json: "
+                                     "\"$.a\"}\n")),
+                       "scenarios[0].flow[0].get.capture"));
+  EXPECT_TRUE(contains(err("config:\n  target: x\n  socketio:\n    eio: 5\nscenarios: []\n"),
+                       "config.socketio.eio: expected 3"));
+}
+
+TEST_F(ScriptTest, EnsureIsParsedWithItsPlace) {
+  const Script s = ok(R"(config:
+  target: x
+  ensure:
+    p95: 200
+    thresholds:
+      - "socketio.ack_time.p99": 100
+    conditions:
+      - expression: "vusers.failed == 0"
+        strict: false
+  plugins:
+    ensure:
+      maxErrorRate: 1
+scenarios:
+  - engine: socketio
+    flow: []
+)");
+  EXPECT_EQ(s.ensure.checks.size(), 4u);
+  EXPECT_TRUE(s.warnings.empty());
+  const std::string e =
+      err("config:\n  target: x\n  ensure:\n    conditions:\n      - expression: \"a ==\"\n"
+          "scenarios: []\n");
+  EXPECT_TRUE(contains(e, "s.yml:4: config.ensure.conditions[0].expression: unexpected end")) << e;
 }
 
 } // namespace

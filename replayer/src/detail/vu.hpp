@@ -1,9 +1,10 @@
 #pragma once
-/// One virtual user: an Engine.IO v4 client (polling, upgrade to websocket, or websocket only)
-/// with a per-user cookie jar, a Socket.IO v5 client on top (namespaces, acks, binary), and the
-/// scenario's flow. Runs as C++20 coroutines on one worker's single-threaded io_context.
+/// One virtual user: an Engine.IO v4 or v3 client (polling, upgrade to websocket, or websocket
+/// only; plain or TLS) with a per-user cookie jar, a Socket.IO v5/v4 client on top (namespaces,
+/// acks, binary), HTTP steps, and the scenario's flow. Runs as C++20 coroutines on one worker's
+/// single-threaded io_context.
 ///
-///   resolve (once per engine) -> connect -> EIO open (GET polling | ws) -> CONNECT "/" (auth)
+///   connect (TCP [+ TLS]) -> EIO open (GET polling | ws) -> CONNECT "/" (auth)
 ///   -> [upgrade: ws 2probe/3probe, polling released by noop, 5] -> flow steps -> close
 
 #include "sio/replayer/cookie_jar.hpp"
@@ -12,7 +13,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 
+#include <chrono>
 #include <memory>
 #include <random>
 #include <string>
@@ -21,9 +24,11 @@ namespace sio::replayer::detail {
 
 /// Where the users connect.
 struct Target {
-  std::string host;    ///< for Host headers and cookies
-  std::string port;    ///< as text
-  bool secure = false; ///< https/wss (not supported yet: reported as an error)
+  std::string host;        ///< for Host headers, SNI, certificate checks and cookies
+  std::string port;        ///< as text
+  bool secure = false;     ///< https/wss
+  bool ip_literal = false; ///< host is an IP address (no SNI; the certificate must name the IP)
+  std::string base_path;   ///< the target URL's path without a trailing "/" (HTTP steps)
   boost::asio::ip::tcp::resolver::results_type endpoints; ///< resolved once
 };
 
@@ -33,6 +38,8 @@ struct UserEnv {
   Target target;
   bool cookie_jar = true;
   double connect_timeout_s = 10;
+  boost::asio::ssl::context* tls = nullptr; ///< client context (verification set up), or null
+  bool tls_verify = true;                   ///< check the certificate chain and the host name
   Metrics* metrics = nullptr;
   std::mt19937_64* rng = nullptr;
   std::size_t* active = nullptr; ///< users running on this worker
@@ -40,7 +47,9 @@ struct UserEnv {
 
 /// Runs one user to its end: counts vusers.completed or vusers.failed (+ errors.<cause>).
 /// `vars` are the user's variables (config.variables picked, payload row, $uuid, target).
+/// Latencies are measured from when things were due: the handshake from `scheduled` (the
+/// arrival time the phases gave this user), so a late generator cannot hide latency.
 boost::asio::awaitable<void> run_user(const UserEnv& env, const Scenario& scenario, Json vars,
-                                      std::int64_t scheduled_ms);
+                                      std::chrono::steady_clock::time_point scheduled);
 
 } // namespace sio::replayer::detail

@@ -17,7 +17,8 @@ struct EngineOptions {
   double scale = 1.0;            ///< multiplies arrival rates, rampTo, arrivalCount, maxVusers
   unsigned workers = 0;          ///< worker threads; 0 = number of cores
   bool cookie_jar = true;        ///< --no-cookie-jar turns the per-user jar off (diagnostics)
-  bool insecure = false;         ///< skip TLS certificate verification
+  bool insecure = false;         ///< skip TLS certificate verification (--insecure)
+  std::string ca_file;           ///< extra trusted CA certificates, PEM (--ca-file)
   double connect_timeout_s = 10; ///< TCP/TLS/handshake deadline
   std::uint64_t seed = 0;        ///< 0: random
   /// Called about every 10 s with the last period and the totals so far (on the caller's thread).

@@ -31,6 +31,12 @@ public:
   /// Adds one period (e.g. rebuilt from a report) to the period that starts at the same
   /// floor(period_ms/10000)*10000.
   void merge(const Period& period);
+  /// Keeps the first message seen for an error cause ("tls" -> "TLS handshake with x: ..."),
+  /// so a summary can say what happened, not only how often.
+  void example(const std::string& cause, const std::string& message);
+  [[nodiscard]] const std::map<std::string, std::string>& examples() const noexcept {
+    return examples_;
+  }
   /// All periods (sorted) and their aggregate.
   [[nodiscard]] const std::map<std::int64_t, Period>& periods() const noexcept { return periods_; }
   [[nodiscard]] Period aggregate() const;
@@ -38,6 +44,7 @@ public:
 private:
   Period& at(std::int64_t now_ms);
   std::map<std::int64_t, Period> periods_;
+  std::map<std::string, std::string> examples_;
 };
 
 /// Current wall clock, epoch milliseconds.

@@ -4,6 +4,8 @@
 
 #include "sio/common/result.hpp"
 #include "sio/common/socketio.hpp" // sio::Json
+#include "sio/replayer/capture.hpp"
+#include "sio/replayer/ensure.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -31,22 +33,36 @@ struct SocketIoOptions {
   std::optional<Json> query;                          ///< object (or a query string)
   std::optional<Json> extra_headers;                  ///< object name -> value
   std::optional<Json> auth;                           ///< CONNECT auth payload
+  /// Engine.IO protocol: 4 (Socket.IO 3/4 servers) or 3 (Socket.IO 2.x). Extension `eio`;
+  /// unset = 4, switching to 3 when a polling handshake is answered in the v3 format.
+  std::optional<int> eio;
   /// Fields of `other` that are set replace ours (Artillery merges the scenario-level block
   /// over the config-level one).
   void merge_from(const SocketIoOptions& other);
 };
 
-/// A `response` / `acknowledge` expectation.
+/// A `response` / `acknowledge` / `waitFor` expectation.
 struct Expect {
-  std::optional<std::string> channel; ///< response: the event to wait for
+  std::optional<std::string> channel; ///< response/waitFor: the event to wait for
   std::optional<Json> data;           ///< `data`/`args`: array = all args, else the last arg
-  std::optional<Json> capture;        ///< raw `capture` spec (json path + as), optional
-  std::optional<Json> match;          ///< raw `match` spec, optional
+  std::vector<ExtractSpec> captures;  ///< `capture` (json paths on the args array)
+  std::vector<ExtractSpec> matches;   ///< `match`
+};
+
+/// An HTTP step (`get`, `post`, `put`, `patch`, `delete`, `head`, `options`).
+struct HttpStep {
+  std::string method;                ///< "GET", "POST", ...
+  std::string url;                   ///< relative to config.target, or absolute (same host)
+  std::optional<Json> headers;       ///< name -> value
+  std::optional<Json> json;          ///< `json`: sent as application/json
+  std::optional<Json> body;          ///< `body`: sent as it is (text)
+  std::vector<ExtractSpec> captures; ///< `capture`: json / header / regexp
+  std::vector<ExtractSpec> matches;  ///< `match`
 };
 
 /// One flow step.
 struct Step {
-  enum class Kind : std::uint8_t { emit, think, loop, log, unsupported };
+  enum class Kind : std::uint8_t { emit, think, loop, log, http, wait_for, unsupported };
   Kind kind = Kind::emit;
   int line = 0; ///< 1-based line in the YAML, for messages
 
@@ -55,7 +71,13 @@ struct Step {
   Json args = Json::array();         ///< arguments (templates rendered per user)
   std::string nsp;                   ///< `namespace` ("" = default "/"; may hold a template)
   std::optional<Expect> acknowledge; ///< wants an ack
-  std::optional<Expect> response;    ///< waits for a server event
+  std::optional<Expect> response;    ///< waits for a server event (also `waitFor`'s expectation)
+  /// `timeout` beside a step (extension): overrides config.timeout for its ack, response,
+  /// waitFor or HTTP request.
+  std::optional<double> timeout_s;
+
+  // http
+  std::optional<HttpStep> http;
 
   // think: milliseconds (templated numbers are not supported), plus jitter (percent, 0 = none)
   std::int64_t think_ms = 0;
@@ -78,6 +100,7 @@ struct Scenario {
   double weight = 1;        ///< `weight`
   SocketIoOptions socketio; ///< the scenario-level `socketio` block (merged over config's)
   std::vector<Step> flow;
+  bool waits_for_pushes = false; ///< a `waitFor` step exists: keep recent pushes in an inbox
 };
 
 /// A payload CSV (`config.payload`, object or list).
@@ -104,6 +127,7 @@ struct Script {
   double timeout_s = 10;               ///< config.timeout: how long a `response` waits
   bool tls_reject_unauthorized = true; ///< config.tls.rejectUnauthorized
   std::vector<Scenario> scenarios;
+  Ensure ensure;                     ///< config.ensure / config.plugins.ensure
   std::vector<std::string> warnings; ///< unknown keys, unsupported steps: "file:line: ..."
 };
 
