@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+// Summarizer for bench/replay_vs_artillery.sh: reads each run's files, prints the table and the
+// ratios, writes the results JSON, checks that the numbers can be trusted (exit 1 if not).
+//
+//   node bench/replay_vs_artillery.js RUNS.tsv OUT.json PARAMS_JSON SIOREPLAY_VERSION
+//
+// RUNS.tsv: "MODE TOOL DIR EMITS_PER_USER" lines (MODE baseline: 1 user; MODE X-1emit: the
+// marginal-cost companion of X); DIR holds rc, time.txt (GNU time "%e %U %S %M"), sample.json
+// (bench/tree_sampler.js), report.json (the tool's -o report), stats.json (cluster.sh stats).
+"use strict";
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+const [manifest, outPath, paramsJson, sioVersion] = process.argv.slice(2);
+const params = JSON.parse(paramsJson);
+const root = path.resolve(__dirname, "..");
+const readJson = (f) => { try { return JSON.parse(fs.readFileSync(f, "utf8")); } catch { return null; } };
+const sum = (o) => Object.values(o || {}).reduce((a, v) => a + (typeof v === "number" ? v : sum(v)), 0);
+
+function loadRun(mode, tool, dir, emitsPerUser) {
+  const r = { mode, tool, dir, emits_per_user: Number(emitsPerUser) };
+  r.rc = Number(fs.readFileSync(path.join(dir, "rc"), "utf8").trim());
+  // GNU time writes "Command exited with non-zero status N" before the format line on failure
+  const tl = fs.readFileSync(path.join(dir, "time.txt"), "utf8").trim().split("\n").pop().split(/\s+/).map(Number);
+  r.wall_s = tl[0];
+  r.cpu_user_s = tl[1];
+  r.cpu_sys_s = tl[2];
+  r.cpu_s = +(tl[1] + tl[2]).toFixed(2);
+  r.max_rss_single_process_mb = +(tl[3] / 1024).toFixed(1);
+  const s = readJson(path.join(dir, "sample.json")) || { tree: {}, named: {} };
+  r.peak_rss_tree_mb = +((s.tree.peak_rss_bytes || 0) / 1048576).toFixed(1);
+  r.tree_processes = (s.tree.processes || []).map((p) => p.comm);
+  r.cpu_s_sampled = s.tree.cpu_s_sampled;
+  r.server = {};
+  let serverCpu = 0, busiest = 0;
+  for (const [n, v] of Object.entries(s.named || {})) {
+    r.server[n] = { cpu_s: v.cpu_s === null ? null : +v.cpu_s.toFixed(2), avg_pct: v.avg_pct === null ? null : +v.avg_pct.toFixed(0),
+                    peak_1s_pct: +v.peak_1s_pct.toFixed(0) };
+    serverCpu += v.cpu_s || 0;
+    if (n !== "haproxy") busiest = Math.max(busiest, v.peak_1s_pct);
+  }
+  r.server_cpu_s = +serverCpu.toFixed(2);
+  r.busiest_replica_peak_1s_pct = +busiest.toFixed(0);
+  // everything else the machine ran meanwhile (other users' jobs; this sampler included)
+  r.machine_busy_cpu_s = +(s.machine_busy_cpu_s || 0).toFixed(2);
+  r.other_cpu_s = +Math.max(0, r.machine_busy_cpu_s - (s.tree.cpu_s_sampled || 0) - serverCpu).toFixed(2);
+  r.server_peak_1s_pct_total = +(s.named_total_peak_1s_pct || 0).toFixed(0);
+  const rep = readJson(path.join(dir, "report.json"));
+  r.report_written = !!rep;
+  const c = (rep && rep.aggregate && rep.aggregate.counters) || {};
+  const sm = (rep && rep.aggregate && rep.aggregate.summaries) || {};
+  r.created = c["vusers.created"] || 0;
+  r.completed = c["vusers.completed"] || 0;
+  r.failed = c["vusers.failed"] || 0;
+  r.emits = c["socketio.emit"] || 0;
+  r.errors = Object.fromEntries(Object.entries(c).filter(([k]) => k.startsWith("errors.")));
+  const lat = tool === "sioreplay" ? sm["socketio.ack_time"] || sm["socketio.response_time"] : sm["socketio.response_time"];
+  r.latency_metric = tool === "sioreplay" ? (sm["socketio.ack_time"] ? "socketio.ack_time" : "socketio.response_time") : "socketio.response_time";
+  r.latency = lat ? { count: lat.count, p50: lat.p50, p99: lat.p99, max: lat.max } : null;
+  r.session_length_p50_ms = sm["vusers.session_length"] ? sm["vusers.session_length"].p50 : null;
+  const st = readJson(path.join(dir, "stats.json"));
+  const t = (st && st.total) || {};
+  r.server_received = sum(t.events);
+  r.server_acks = sum(t.acks);
+  r.server_connections = sum(t.connections);
+  r.server_upgrades = (t.engine || {}).upgrades || 0;
+  r.server_session_id_unknown = (t.engine || {}).sessionIdUnknown || 0;
+  r.per_replica_received = Object.fromEntries(Object.entries((st && st.replicas) || {}).map(([n, v]) => [n, sum(v.events)]));
+  r.avg_cores = r.wall_s ? +(r.cpu_s / r.wall_s).toFixed(2) : 0;
+  r.cpu_s_per_1k_emits = r.emits ? +((1000 * r.cpu_s) / r.emits).toFixed(3) : null;
+  return r;
+}
+
+const runs = fs.readFileSync(manifest, "utf8").trim().split("\n").filter(Boolean).map((l) => loadRun(...l.split("\t")));
+const problems = [], warnings = [];
+const expectedUsers = params.rate * params.duration_s;
+for (const r of runs) {
+  const who = `${r.mode}/${r.tool}`;
+  if (r.rc !== 0) problems.push(`${who}: exit code ${r.rc} (see ${r.dir}/log)`);
+  if (!r.report_written) { problems.push(`${who}: no report written`); continue; }
+  if (r.failed) problems.push(`${who}: ${r.failed} users failed ${JSON.stringify(r.errors)}`);
+  if (!r.created || r.completed !== r.created) problems.push(`${who}: completed ${r.completed} of ${r.created} users`);
+  if (r.server_received !== r.emits) problems.push(`${who}: servers received ${r.server_received} events, report says ${r.emits} emits`);
+  if (r.server_acks !== r.emits) problems.push(`${who}: servers acked ${r.server_acks}, report says ${r.emits} emits`);
+  if (r.server_connections !== r.created) problems.push(`${who}: servers saw ${r.server_connections} connections for ${r.created} users`);
+  if (r.server_session_id_unknown) problems.push(`${who}: servers answered "Session ID unknown" ${r.server_session_id_unknown}x`);
+  if (r.mode === "baseline") continue;
+  const perUser = r.emits_per_user;
+  if (r.emits !== r.created * perUser) problems.push(`${who}: ${r.emits} emits for ${r.created} users x ${perUser}`);
+  if (r.created !== expectedUsers) warnings.push(`${who}: created ${r.created} users, the phase asks for ${expectedUsers}`);
+  if (!r.latency || r.latency.count !== r.emits) warnings.push(`${who}: ${r.latency_metric} has ${r.latency ? r.latency.count : 0} samples for ${r.emits} emits`);
+  if (r.mode === "upgrade" && r.server_upgrades !== r.created) warnings.push(`${who}: ${r.server_upgrades} websocket upgrades for ${r.created} users`);
+  const session = (Math.max(0, perUser - 1) * params.think_ms) / 1000;
+  if (r.wall_s > params.duration_s + session + 15) warnings.push(`${who}: took ${r.wall_s} s for a ${params.duration_s} s phase + ${session} s sessions (stretched phase?)`);
+  if (r.other_cpu_s > 0.25 * r.wall_s) warnings.push(`${who}: other processes used ${r.other_cpu_s} CPU s during the ${r.wall_s} s run (a busy machine skews latency and wall time)`);
+  if (r.busiest_replica_peak_1s_pct >= 90) warnings.push(`${who}: a replica reached ${r.busiest_replica_peak_1s_pct}% of a core in a 1 s window (the server may be the bottleneck)`);
+}
+
+const baseline = Object.fromEntries(runs.filter((r) => r.mode === "baseline").map((r) => [r.tool, r]));
+const ratios = {};
+const pick = (mode, tool) => runs.find((r) => r.mode === mode && r.tool === tool);
+for (const mode of [...new Set(runs.map((r) => r.mode))].filter((m) => m !== "baseline" && !m.endsWith("-1emit"))) {
+  const s = pick(mode, "sioreplay"), a = pick(mode, "artillery");
+  if (!s || !a || !s.emits || !a.emits) continue;
+  const net = (r) => (baseline[r.tool] ? (r.cpu_s - baseline[r.tool].cpu_s) / r.emits : null);
+  for (const r of [s, a]) if (baseline[r.tool]) r.net_cpu_s_per_1k_emits = +(1000 * net(r)).toFixed(3);
+  // marginal: CPU of the extra emits, from the same arrivals with 1 emit per user
+  const marginal = (r) => {
+    const one = pick(`${mode}-1emit`, r.tool);
+    return one && r.emits > one.emits ? (r.cpu_s - one.cpu_s) / (r.emits - one.emits) : null;
+  };
+  // Artillery runs the load in one worker thread (cpus - 1 on 2 cores); once that thread is at
+  // one core even with 1 emit per user, extra emits only displace its timer/arrival work
+  const oneA = pick(`${mode}-1emit`, "artillery");
+  const capped = oneA && oneA.avg_cores >= 0.85;
+  if (capped) warnings.push(`${mode}: marginal CPU per emit not measurable: Artillery already used ${oneA.avg_cores} cores with 1 emit per user (its worker thread is saturated by arrivals; rerun with a lower --rate, e.g. 10)`);
+  for (const r of [s, a]) if (marginal(r) !== null) r.marginal_cpu_ms_per_emit = +(1000 * marginal(r)).toFixed(3);
+  ratios[mode] = {
+    cpu_per_emit: +((a.cpu_s / a.emits) / (s.cpu_s / s.emits)).toFixed(1),
+    net_cpu_per_emit: baseline.sioreplay && baseline.artillery ? +(net(a) / net(s)).toFixed(1) : null,
+    marginal_cpu_per_emit: !capped && marginal(a) !== null && marginal(s) > 0 ? +(marginal(a) / marginal(s)).toFixed(1) : null,
+    peak_rss_tree: +(a.peak_rss_tree_mb / s.peak_rss_tree_mb).toFixed(1),
+    max_rss_single_process: +(a.max_rss_single_process_mb / s.max_rss_single_process_mb).toFixed(1),
+  };
+}
+
+// ---- table
+let artilleryVersion = null;
+try { artilleryVersion = JSON.parse(fs.readFileSync(path.join(root, "tests/peers/artillery/node_modules/artillery/package.json"))).version; } catch {}
+const cols = [
+  ["mode", (r) => r.mode], ["tool", (r) => r.tool], ["created", (r) => r.created], ["done", (r) => r.completed],
+  ["failed", (r) => r.failed], ["emits", (r) => r.emits], ["srv rcvd", (r) => r.server_received],
+  ["wall s", (r) => r.wall_s.toFixed(1)], ["CPU s", (r) => r.cpu_s.toFixed(2)], ["cores", (r) => r.avg_cores.toFixed(2)],
+  ["CPU s/1k emits", (r) => (r.cpu_s_per_1k_emits === null ? "-" : r.cpu_s_per_1k_emits.toFixed(3))],
+  ["net CPU s/1k", (r) => (r.net_cpu_s_per_1k_emits === undefined ? "-" : r.net_cpu_s_per_1k_emits.toFixed(3))],
+  ["peak RSS MB", (r) => (r.tree_processes.length ? r.peak_rss_tree_mb.toFixed(1) : "-")], ["max 1-proc MB", (r) => r.max_rss_single_process_mb.toFixed(1)],
+  ["p50 ms", (r) => (r.latency ? r.latency.p50 : "-")], ["p99 ms", (r) => (r.latency ? r.latency.p99 : "-")],
+  ["srv CPU s", (r) => r.server_cpu_s.toFixed(1)], ["other CPU s", (r) => r.other_cpu_s.toFixed(1)], ["busiest replica %", (r) => r.busiest_replica_peak_1s_pct],
+];
+const rows = runs.map((r) => cols.map(([, f]) => String(f(r))));
+const widths = cols.map(([h], i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+const line = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+console.log(`\n${sioVersion} vs Artillery ${artilleryVersion}, ${params.rate} users/s x ${params.duration_s} s, ${params.emits_per_user} acked emits/user, think ${params.think}`);
+console.log(line(cols.map(([h]) => h)));
+for (const row of rows) console.log(line(row));
+console.log("CPU s = user+sys of the tool's process tree (GNU time), cores = CPU s / wall s; peak RSS = max over 100 ms samples of the tree's summed RSS;");
+console.log("max 1-proc = GNU time %M (largest single process); net = minus the baseline run's CPU; latency: sioreplay socketio.ack_time,");
+console.log("Artillery socketio.response_time; srv CPU = 3 replicas + HAProxy over the run; busiest replica = max 1 s window, 100 = one core;");
+console.log("other = machine busy CPU (/proc/stat) minus tool and server (other jobs, the sampler).");
+for (const [mode, q] of Object.entries(ratios)) {
+  console.log(`ratio Artillery / sioreplay (${mode}): CPU per emit ${q.cpu_per_emit}x` +
+    (q.net_cpu_per_emit !== null ? `; net of start-up ${q.net_cpu_per_emit}x` : "") +
+    (q.marginal_cpu_per_emit !== null ? `; marginal (one more emit) ${q.marginal_cpu_per_emit}x = ` +
+      `${pick(mode, "artillery").marginal_cpu_ms_per_emit} vs ${pick(mode, "sioreplay").marginal_cpu_ms_per_emit} CPU ms` : "") +
+    `; peak RSS ${q.peak_rss_tree}x (largest process ${q.max_rss_single_process}x)`);
+}
+for (const w of warnings) console.log(`warning: ${w}`);
+for (const p of problems) console.log(`FAIL: ${p}`);
+console.log(problems.length ? `${problems.length} problem(s): the numbers cannot be trusted` : "checks: 0 failed users, every emit reached a replica and was acked, counts match the reports");
+
+// ---- JSON
+const result = {
+  benchmark: "replay_vs_artillery", date: new Date().toISOString(),
+  machine: { cores: os.cpus().length, cpu: os.cpus()[0] && os.cpus()[0].model, kernel: os.release(), mem_gb: +(os.totalmem() / 2 ** 30).toFixed(1) },
+  versions: { sioreplay: sioVersion, artillery: artilleryVersion, node_server: process.version },
+  params, runs, ratios, warnings, problems, ok: problems.length === 0,
+};
+fs.writeFileSync(outPath, JSON.stringify(result, null, 2) + "\n");
+process.exit(problems.length ? 1 : 0);
