@@ -630,6 +630,11 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
   const double span_s = static_cast<double>(last_start - first_start) / 1e6;
   const double duration = opt.duration_s ? *opt.duration_s : std::max(1.0, std::ceil(span_s));
 
+  if (first.eio == 3)
+    result.warnings.push_back(
+        "the recording is Engine.IO 3 (a Socket.IO 2.x server): the YAML says socketio.eio: 3 for "
+        "sioreplay replay; Artillery's socket.io-client 4 cannot talk to Socket.IO 2 servers");
+
   // Transports as recorded.
   std::optional<std::vector<std::string>> transports;
   if (first.transports.size() == 1)
@@ -704,6 +709,10 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
     out << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (const auto& t : *transports) out << YAML::DoubleQuoted << t;
     out << YAML::EndSeq;
+  }
+  if (first.eio == 3) {
+    emit_key(out, "eio");
+    out << YAML::Value << "3";
   }
   if (!query_inline.empty()) {
     emit_key(out, "query");

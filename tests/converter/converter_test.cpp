@@ -323,6 +323,22 @@ TEST(ConverterTest, TransportsAndTargetAsRecorded) {
   EXPECT_EQ(doc["config"]["phases"][0]["duration"].as<int>(), 30);
 }
 
+TEST(ConverterTest, EngineIoV3RecordingsSayEio3) {
+  // A Socket.IO 2.x server: the replayer must speak Engine.IO 3 from the first request (a
+  // websocket-only user has no polling handshake to detect it from); Artillery cannot.
+  auto s = session("A", {client(1, "x", Json::array())});
+  s.eio = 3;
+  const Conversion c = run(recording({s}));
+  auto doc = YAML::Load(c.yaml);
+  EXPECT_EQ(doc["config"]["socketio"]["eio"].as<int>(), 3);
+  bool warned = false;
+  for (const auto& w : c.warnings) warned |= w.find("Engine.IO 3") != std::string::npos;
+  EXPECT_TRUE(warned);
+  s.eio = 4;
+  doc = YAML::Load(run(recording({s})).yaml);
+  EXPECT_FALSE(doc["config"]["socketio"]["eio"]);
+}
+
 TEST(ConverterTest, OutputIsDeterministic) {
   const auto r = recording({with_cookies(session(
       "A", {connect(0, "/", Json{{"token", "t"}}), client(10, "x", Json::array({1, "two"}))}))});
