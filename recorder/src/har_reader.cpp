@@ -4,6 +4,7 @@
 #include "sio/common/cookie.hpp"
 #include "sio/common/json_stream.hpp"
 #include "sio/common/url.hpp"
+#include "traffic.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -13,12 +14,11 @@
 namespace sio::recorder {
 namespace {
 
+using detail::Classified;
+using detail::Exchange;
+using detail::find_header;
+using detail::Header;
 using Token = JsonReader::Token;
-
-struct Header {
-  std::string name;
-  std::string value;
-};
 
 struct WsFrame {
   bool send = false;
@@ -28,67 +28,15 @@ struct WsFrame {
   std::string data;
 };
 
-/// The fields of one HAR entry that the recorder uses.
-struct Entry {
+/// One HAR entry: the exchange plus what only a HAR has.
+struct Entry : Exchange {
   std::size_t index = 0;
   std::uint64_t offset = 0;
   std::string started;
-  double time_ms = -1;
-  double blocked = -1, dns = -1, connect = -1, send = -1, wait = -1;
-  bool has_timings = false;
-  std::string resource_type, pageref, server_ip, error;
-  std::string method, url;
-  std::vector<Header> req_headers;
-  std::vector<Header> req_cookies;
-  bool has_post = false;
-  std::string post_text, post_mime, post_encoding;
-  int status = 0;
-  std::vector<Header> resp_headers;
-  std::vector<Header> resp_cookies;
-  bool has_content_text = false;
-  std::string content_text, content_mime, content_encoding;
+  std::string error;
   bool has_ws_messages = false;
   std::vector<WsFrame> frames;
 };
-
-/// Request headers a replay should carry: everything but what browsers and HTTP add by themselves.
-bool header_matters(std::string_view name) {
-  static constexpr std::string_view skip[] = {"host",
-                                              "connection",
-                                              "accept",
-                                              "accept-encoding",
-                                              "accept-language",
-                                              "cache-control",
-                                              "pragma",
-                                              "referer",
-                                              "user-agent",
-                                              "origin",
-                                              "cookie",
-                                              "content-length",
-                                              "content-type",
-                                              "upgrade",
-                                              "dnt",
-                                              "priority",
-                                              "te",
-                                              "if-none-match",
-                                              "if-modified-since",
-                                              "keep-alive",
-                                              "transfer-encoding",
-                                              "x-requested-with"};
-  if (name.empty() || name[0] == ':') return false;
-  std::string lower(name);
-  for (auto& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  if (lower.rfind("sec-", 0) == 0) return false;
-  for (const auto s : skip)
-    if (lower == s) return false;
-  return true;
-}
-
-const std::string* find_header(const std::vector<Header>& hs, std::string_view name) {
-  for (const auto& h : hs)
-    if (iequals(h.name, name)) return &h.value;
-  return nullptr;
-}
 
 /// A JSON path built only when an error needs it: each level lives on the parser's stack and
 /// points at its parent ("$.log.entries[3].request.url").
@@ -120,7 +68,11 @@ class HarParser {
 public:
   HarParser(InputFile& file, SessionBuilder& builder, const HarOptions& options, HarStats& stats)
       : file_(file), bom_(file.data().substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0),
-        reader_(file.data().substr(bom_)), builder_(builder), options_(options), stats_(stats) {}
+        reader_(file.data().substr(bom_)), builder_(builder), options_(options), stats_(stats),
+        traffic_(builder, file.path(), options.path,
+                 [this](const Exchange& x, std::string_view rest) {
+                   return where(static_cast<const Entry&>(x), rest);
+                 }) {}
 
   Status run();
 
@@ -237,19 +189,13 @@ private:
 
   // ---- turning entries into traffic ---------------------------------------------------------
   Status process(Entry& e);
-  void process_page(Entry& e, std::int64_t started_us);
-  void process_websocket(Entry& e, const Url& url, int eio, std::string sid,
-                         std::int64_t started_us);
-  void process_polling(Entry& e, const Url& url, int eio, std::string sid, std::int64_t started_us);
-  void fill_meta(SessionDraft& d, const Entry& e, const Url& url, int eio);
-  void record_cookies(SessionDraft& d, const Entry& e, std::int64_t started_us);
+  void process_websocket(Entry& e, const Classified& c);
   std::string entry_path(const Entry& e) const {
     return "$.log.entries[" + std::to_string(e.index) + "]";
   }
   std::string where(const Entry& e, std::string_view rest = {}) const {
     return file_.path() + ": " + entry_path(e) + std::string(rest);
   }
-  std::vector<CookieRecord> set_cookies_of(const Entry& e, std::int64_t started_us, bool engineio);
 
   InputFile& file_;
   std::size_t bom_; ///< bytes of a UTF-8 byte order mark before the JSON (0 or 3)
@@ -258,6 +204,7 @@ private:
   const HarOptions& options_;
   HarStats& stats_;
   bool saw_entries_ = false;
+  detail::Traffic traffic_;
 };
 
 Status HarParser::run() {
@@ -478,180 +425,36 @@ Status HarParser::process(Entry& e) {
                       place(e.offset) + ": " + entry_path(e) +
                           ".startedDateTime: " + started.error().context,
                       e.offset + bom_});
-  const std::int64_t started_us = *started;
-  auto url = parse_url(e.url);
-  const bool is_eio = url && url->has_param("EIO") && url->has_param("transport") &&
-                      (options_.path.empty() || url->path == options_.path);
-  if (!is_eio) {
-    process_page(e, started_us);
-    return ok_status();
+  e.started_us = *started;
+  const Classified c = traffic_.classify(e, e.has_ws_messages);
+  switch (c.kind) {
+  case Classified::Kind::page:
+    traffic_.page(e);
+    break;
+  case Classified::Kind::polling:
+    traffic_.polling(e, c);
+    break;
+  case Classified::Kind::websocket:
+    process_websocket(e, c);
+    break;
+  case Classified::Kind::skipped:
+    break;
   }
-  ++stats_.engineio_entries;
-  const std::string_view ver = url->param("EIO");
-  if (ver != "3" && ver != "4") {
-    builder_.diagnose("unsupported_eio", where(e, ".request.url"),
-                      "Engine.IO version EIO=" + std::string(ver) +
-                          " is not supported (3 or 4); entry skipped");
-    return ok_status();
-  }
-  const int eio = ver == "3" ? 3 : 4;
-  const std::string_view transport = url->param("transport");
-  std::string sid(url->param("sid"));
-  if (transport == "websocket" || e.resource_type == "websocket" || e.has_ws_messages) {
-    process_websocket(e, *url, eio, std::move(sid), started_us);
-  } else if (transport == "polling") {
-    process_polling(e, *url, eio, std::move(sid), started_us);
-  } else {
-    builder_.diagnose("unsupported_transport", where(e, ".request.url"),
-                      "transport \"" + std::string(transport) +
-                          "\" is not supported; entry skipped");
-  }
+  const auto& t = traffic_.stats();
+  stats_.engineio_entries = t.engineio;
+  stats_.websocket_entries = t.websocket;
+  stats_.websocket_frames = t.frames;
+  stats_.page_entries = t.pages;
   return ok_status();
 }
 
-std::vector<CookieRecord> HarParser::set_cookies_of(const Entry& e, std::int64_t started_us,
-                                                    bool engineio) {
-  std::vector<CookieRecord> out;
-  const auto add = [&](std::string_view header) {
-    // Chrome joins repeated Set-Cookie headers with '\n' in one HAR header.
-    while (!header.empty()) {
-      const auto nl = header.find('\n');
-      SetCookie sc;
-      if (parse_set_cookie(header.substr(0, nl), sc)) {
-        CookieRecord c;
-        c.kind = CookieRecord::Kind::set;
-        c.name = std::move(sc.name);
-        c.value = std::move(sc.value);
-        c.attributes = std::move(sc.attributes);
-        c.method = e.method;
-        c.url = e.url;
-        c.status = e.status;
-        c.t_us = started_us;
-        c.engineio = engineio;
-        out.push_back(std::move(c));
-      }
-      if (nl == std::string_view::npos) break;
-      header.remove_prefix(nl + 1);
-    }
-  };
-  for (const auto& h : e.resp_headers)
-    if (iequals(h.name, "set-cookie")) add(h.value);
-  if (out.empty()) { // headers stripped (or HTTP/2 without them): the cookies array
-    for (const auto& c : e.resp_cookies) {
-      CookieRecord r;
-      r.kind = CookieRecord::Kind::set;
-      r.name = c.name;
-      r.value = c.value;
-      r.method = e.method;
-      r.url = e.url;
-      r.status = e.status;
-      r.t_us = started_us;
-      r.engineio = engineio;
-      out.push_back(std::move(r));
-    }
-  }
-  return out;
-}
-
-void HarParser::record_cookies(SessionDraft& d, const Entry& e, std::int64_t started_us) {
-  std::vector<std::pair<std::string, std::string>> sent;
-  if (const auto* h = find_header(e.req_headers, "cookie")) sent = parse_cookie_header(*h);
-  if (sent.empty())
-    for (const auto& c : e.req_cookies) sent.emplace_back(c.name, c.value);
-  for (auto& [name, value] : sent) {
-    CookieRecord c;
-    c.kind = CookieRecord::Kind::sent;
-    c.name = std::move(name);
-    c.value = std::move(value);
-    c.method = e.method;
-    c.url = e.url;
-    c.t_us = started_us;
-    c.engineio = true;
-    SessionBuilder::add_cookie(d, std::move(c));
-  }
-  for (auto& c : set_cookies_of(e, started_us, true)) SessionBuilder::add_cookie(d, std::move(c));
-}
-
-void HarParser::fill_meta(SessionDraft& d, const Entry& e, const Url& url, int eio) {
-  Session& m = d.meta;
-  if (m.url.empty()) {
-    m.eio = eio;
-    const std::string scheme = url.scheme == "wss"  ? "https"
-                               : url.scheme == "ws" ? "http"
-                                                    : url.scheme;
-    Url http = url;
-    http.scheme = scheme;
-    m.url = http.origin() + url.path;
-    m.path = url.path;
-    for (const auto& [k, v] : url.query)
-      if (k != "EIO" && k != "transport" && k != "t" && k != "sid" && k != "j")
-        m.query.emplace_back(k, v);
-    m.source = file_.path();
-    d.pageref = e.pageref;
-    if (!e.server_ip.empty()) {
-      const bool v6 = e.server_ip.find(':') != std::string::npos && e.server_ip.front() != '[';
-      m.server = (v6 ? "[" + e.server_ip + "]" : e.server_ip) + ":" + std::to_string(url.port);
-    }
-  } else if (m.eio != eio) {
-    builder_.diagnose("mixed_eio", where(e, ".request.url"),
-                      "EIO=" + std::to_string(eio) +
-                          " on a session first seen with EIO=" + std::to_string(m.eio),
-                      m.sid);
-  }
-  if (m.server.empty() && !e.server_ip.empty()) {
-    const bool v6 = e.server_ip.find(':') != std::string::npos && e.server_ip.front() != '[';
-    m.server = (v6 ? "[" + e.server_ip + "]" : e.server_ip) + ":" + std::to_string(url.port);
-  }
-  if (m.user_agent.empty())
-    if (const auto* ua = find_header(e.req_headers, "user-agent")) m.user_agent = *ua;
-  if (m.origin.empty()) {
-    if (const auto* o = find_header(e.req_headers, "origin")) {
-      m.origin = *o;
-    } else if (const auto* ref = find_header(e.req_headers, "referer")) {
-      if (auto r = parse_url(*ref)) m.origin = r->origin();
-    }
-  }
-  for (const auto& h : e.req_headers) {
-    if (!header_matters(h.name)) continue;
-    bool known = false;
-    for (const auto& [n, v] : m.headers) known = known || iequals(n, h.name);
-    if (!known) m.headers.emplace_back(h.name, h.value);
-  }
-}
-
-void HarParser::process_page(Entry& e, std::int64_t started_us) {
-  ++stats_.page_entries;
-  PageExchange x;
-  x.exchange.method = e.method;
-  x.exchange.url = e.url;
-  x.exchange.status = e.status;
-  x.exchange.t_us = started_us;
-  x.exchange.duration_us = e.time_ms >= 0 ? std::llround(e.time_ms * 1000.0) : -1;
-  x.exchange.resource_type = e.resource_type;
-  x.exchange.mime_type = e.content_mime;
-  for (const auto& h : e.req_headers)
-    if (header_matters(h.name) || iequals(h.name, "content-type"))
-      x.exchange.request_headers.emplace_back(h.name, h.value);
-  if (e.has_post && e.post_text.size() <= 64 * 1024) x.exchange.request_body = e.post_text;
-  x.pageref = e.pageref;
-  x.set_cookies = set_cookies_of(e, started_us, false);
-  builder_.add_page_exchange(std::move(x));
-}
-
-void HarParser::process_websocket(Entry& e, const Url& url, int eio, std::string sid,
-                                  std::int64_t started_us) {
-  ++stats_.websocket_entries;
-  const auto to_us = [](double t) {
-    // DevTools writes epoch seconds; Playwright writes epoch milliseconds.
-    return t > 1e11 ? std::llround(t * 1000.0) : std::llround(t * 1e6);
-  };
+void HarParser::process_websocket(Entry& e, const Classified& c) {
+  std::string sid = c.sid;
   if (sid.empty()) {
     // A websocket-only session: the server's first text frame is the open packet.
     for (const auto& f : e.frames) {
       if (f.error || f.send || f.opcode != 1 || f.data.empty() || f.data[0] != '0') continue;
-      const Json h = Json::parse(std::string_view(f.data).substr(1), nullptr, false);
-      if (h.is_object() && h.contains("sid") && h["sid"].is_string())
-        sid = h["sid"].get<std::string>();
+      sid = detail::Traffic::sid_of_open_message(f.data);
       break;
     }
     if (sid.empty()) {
@@ -663,18 +466,7 @@ void HarParser::process_websocket(Entry& e, const Url& url, int eio, std::string
       return;
     }
   }
-  SessionDraft& d = builder_.session(sid);
-  fill_meta(d, e, url, eio);
-  if (std::find(d.meta.transports.begin(), d.meta.transports.end(), Transport::polling) !=
-      d.meta.transports.end())
-    d.meta.upgraded = true;
-  SessionBuilder::saw_transport(d, Transport::websocket);
-  SessionBuilder::touch(d, started_us);
-  record_cookies(d, e, started_us);
-  if (e.status != 101 && e.status != 0)
-    builder_.diagnose(
-        "http_error", where(e, ".response.status"),
-        "websocket handshake answered " + std::to_string(e.status) + " instead of 101", sid);
+  SessionDraft& d = traffic_.open_websocket(e, c, sid);
   if (!e.has_ws_messages) {
     builder_.diagnose("missing_ws_frames", where(e),
                       "websocket entry without _webSocketMessages: this HAR producer (" +
@@ -684,6 +476,10 @@ void HarParser::process_websocket(Entry& e, const Url& url, int eio, std::string
                       sid);
     return;
   }
+  const auto to_us = [](double t) {
+    // DevTools writes epoch seconds; Playwright writes epoch milliseconds.
+    return t > 1e11 ? std::llround(t * 1000.0) : std::llround(t * 1e6);
+  };
   const std::uint32_t origin =
       builder_.add_origin(where(e, "._webSocketMessages"), /*indexed=*/true);
   for (std::size_t i = 0; i < e.frames.size(); ++i) {
@@ -695,20 +491,9 @@ void HarParser::process_websocket(Entry& e, const Url& url, int eio, std::string
       continue;
     }
     if (f.opcode != 1 && f.opcode != 2) continue; // control frames carry no Engine.IO data
-    ++stats_.websocket_frames;
-    WirePacket w;
-    w.t_us = to_us(f.time);
-    w.dir = f.send ? Direction::client_to_server : Direction::server_to_client;
-    w.transport = Transport::websocket;
-    w.origin = origin;
-    w.item = item;
+    const Direction dir = f.send ? Direction::client_to_server : Direction::server_to_client;
     if (f.opcode == 1) {
-      auto p = eio::decode_text_packet(f.data);
-      if (!p) {
-        builder_.diagnose("bad_eio_packet", builder_.where(origin, item), p.error().message(), sid);
-        continue;
-      }
-      w.packet = std::move(*p);
+      traffic_.ws_message(d, c.eio, dir, 1, f.data, to_us(f.time), origin, item);
     } else {
       auto bytes = base64_decode(f.data);
       if (!bytes) {
@@ -716,146 +501,11 @@ void HarParser::process_websocket(Entry& e, const Url& url, int eio, std::string
                           bytes.error().message(), sid);
         continue;
       }
-      auto p = eio::decode_binary_packet(*bytes, eio);
-      if (!p) {
-        builder_.diagnose("bad_eio_packet", builder_.where(origin, item), p.error().message(), sid);
-        continue;
-      }
-      w.packet = std::move(*p);
+      traffic_.ws_message(d, c.eio, dir, 2, *bytes, to_us(f.time), origin, item);
     }
     f.data.clear();
     f.data.shrink_to_fit();
-    builder_.add(d, std::move(w));
   }
-}
-
-void HarParser::process_polling(Entry& e, const Url& url, int eio, std::string sid,
-                                std::int64_t started_us) {
-  const bool is_post = iequals(e.method, "POST");
-  // Client data leaves at the start of the request; server data arrives after the wait.
-  std::int64_t response_us = started_us;
-  if (e.has_timings) {
-    double ms = 0;
-    for (const double v : {e.blocked, e.dns, e.connect, e.send, e.wait})
-      if (v > 0) ms += v;
-    response_us += std::llround(ms * 1000.0);
-  } else if (e.time_ms > 0) {
-    response_us += std::llround(e.time_ms * 1000.0);
-  }
-  const std::int64_t end_us = started_us + (e.time_ms > 0 ? std::llround(e.time_ms * 1000.0) : 0);
-
-  std::string body;
-  std::string body_path;
-  bool octet = false;
-  bool have_body = false;
-  if (is_post) {
-    if (e.has_post) {
-      body = std::move(e.post_text);
-      body_path = ".request.postData.text";
-      octet = e.post_mime.find("octet-stream") != std::string::npos;
-      have_body = true;
-      if (e.post_encoding == "base64") {
-        auto b = base64_decode(body);
-        if (!b) {
-          builder_.diagnose("bad_base64", where(e, body_path), b.error().message(), sid);
-          have_body = false;
-        } else {
-          body = std::move(*b);
-        }
-      }
-    }
-  } else if (e.has_content_text) {
-    body = std::move(e.content_text);
-    body_path = ".response.content.text";
-    octet = e.content_mime.find("octet-stream") != std::string::npos;
-    have_body = true;
-    if (e.content_encoding == "base64") {
-      auto b = base64_decode(body);
-      if (!b) {
-        builder_.diagnose("bad_base64", where(e, body_path), b.error().message(), sid);
-        have_body = false;
-      } else {
-        body = std::move(*b);
-      }
-    }
-  }
-
-  const bool failed_status = !is_post && e.status != 200 && e.status != 0;
-  if (is_post && e.status != 200 && e.status != 0) {
-    builder_.diagnose(
-        "http_error", where(e, ".response.status"),
-        "polling POST answered " + std::to_string(e.status) +
-            (e.has_content_text ? ": " + e.content_text.substr(0, 200) : std::string()),
-        sid);
-  }
-  if (failed_status) {
-    builder_.diagnose("http_error", where(e, ".response.status"),
-                      "polling GET answered " + std::to_string(e.status) +
-                          (have_body ? ": " + body.substr(0, 200) : std::string()),
-                      sid);
-    have_body = false; // an error body is JSON, not an Engine.IO payload
-  }
-
-  eio::PayloadResult payload;
-  if (have_body && !(is_post && body.empty())) payload = eio::decode_payload(body, eio, octet);
-
-  if (sid.empty()) {
-    if (is_post) {
-      builder_.diagnose(
-          "no_sid", where(e, ".request.url"),
-          "polling POST without a sid (Engine.IO answers \"Bad handshake method\"); skipped");
-      return;
-    }
-    // The handshake: the open packet in the response names the session.
-    for (const auto& p : payload.packets) {
-      if (p.type != eio::PacketType::open) continue;
-      const Json h = Json::parse(p.data, nullptr, false);
-      if (h.is_object() && h.contains("sid") && h["sid"].is_string())
-        sid = h["sid"].get<std::string>();
-      break;
-    }
-    if (sid.empty()) {
-      if (!failed_status)
-        builder_.diagnose(have_body ? "no_sid" : "missing_body", where(e, ".response.content"),
-                          have_body
-                              ? "Engine.IO handshake response without an open packet"
-                              : "Engine.IO handshake response has no body in this HAR "
-                                "(status " +
-                                    std::to_string(e.status) + "); its session cannot be named");
-      return;
-    }
-  }
-  SessionDraft& d = builder_.session(sid);
-  fill_meta(d, e, url, eio);
-  SessionBuilder::saw_transport(d, Transport::polling);
-  SessionBuilder::touch(d, started_us);
-  if (e.status != 0) SessionBuilder::touch(d, end_us);
-  record_cookies(d, e, started_us);
-  if (!have_body) {
-    if (!is_post && e.status == 200)
-      builder_.diagnose("missing_body", where(e, ".response.content"),
-                        "polling response body is not in this HAR (evicted or not captured); its "
-                        "server->client packets are missing",
-                        sid);
-    else if (is_post && !e.has_post)
-      builder_.diagnose("missing_body", where(e, ".request.postData"),
-                        "polling POST without postData; its client->server packets are missing",
-                        sid);
-    return;
-  }
-  const std::uint32_t origin = builder_.add_origin(where(e, body_path), /*indexed=*/false);
-  for (std::size_t i = 0; i < payload.packets.size(); ++i) {
-    WirePacket w;
-    w.t_us = is_post ? started_us : response_us;
-    w.dir = is_post ? Direction::client_to_server : Direction::server_to_client;
-    w.transport = Transport::polling;
-    w.origin = origin;
-    w.item = static_cast<std::uint32_t>(i);
-    w.packet = std::move(payload.packets[i]);
-    builder_.add(d, std::move(w));
-  }
-  if (payload.error)
-    builder_.diagnose("bad_eio_payload", where(e, body_path), payload.error->message(), sid);
 }
 
 } // namespace
