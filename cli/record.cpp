@@ -6,8 +6,11 @@
 #include "sio/common/session_json.hpp"
 #include "sio/recorder/recorder.hpp"
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <memory>
+#include <unistd.h>
 
 namespace sio::cli {
 namespace {
@@ -16,11 +19,75 @@ struct RecordArgs {
   recorder::RecordOptions options;
   std::string output = "-";
   bool quiet = false;
+  std::string leg = "client";
 };
 
-int run_record(const RecordArgs& args) {
+std::atomic<bool> g_stop{false};
+extern "C" void on_record_signal(int) {
+  // First signal: stop capturing and write what was captured; second: exit at once.
+  if (g_stop.exchange(true)) std::_Exit(130);
+}
+
+/// Commits the output and prints the summary (unless quiet).
+int finish_record(const RecordArgs& args, AtomicOutput& out, const std::string& summary) {
+  if (auto st = out.commit(); !st) {
+    std::fprintf(stderr, "sioreplay record: error: %s\n", st.error().message().c_str());
+    return exit_failure;
+  }
+  if (!args.quiet) {
+    std::string text = summary;
+    if (args.output != "-") text += "  wrote " + args.output + "\n";
+    std::fputs(text.c_str(), stderr);
+  }
+  return exit_ok;
+}
+
+/// Captures: sessions are decoded as they end and spilled, so memory stays flat; the output
+/// is opened first so that a bad output path fails before a long capture.
+int record_streaming(RecordArgs& args) {
+  auto out = AtomicOutput::create(args.output);
+  if (!out) {
+    std::fprintf(stderr, "sioreplay record: error: %s\n", out.error().message().c_str());
+    return exit_failure;
+  }
+  if (!args.options.interface.empty() && !args.quiet)
+    args.options.on_session_end = [](const Session& s) {
+      std::uint64_t c2s = 0;
+      for (const auto& m : s.messages) c2s += m.dir == Direction::client_to_server ? 1 : 0;
+      std::fprintf(stderr, "  session ended: sid %s  %zu messages (%llu c->s)  %.1f s  %s\n",
+                   s.sid.c_str(), s.messages.size(), static_cast<unsigned long long>(c2s),
+                   static_cast<double>(s.duration_us) / 1e6, s.url.c_str());
+    };
   std::vector<recorder::InputStats> stats;
+  auto totals = recorder::record_to(args.options, *out, stats);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!totals) {
+    std::fprintf(stderr, "sioreplay record: error: %s\n", totals.error().message().c_str());
+    return exit_failure;
+  }
+  return finish_record(args, *out, args.quiet ? std::string() : recorder::summary(*totals, stats));
+}
+
+int run_record(RecordArgs& args) {
+  if (args.options.inputs.empty() && args.options.interface.empty()) {
+    std::fprintf(stderr, "sioreplay record: give capture files or --interface IF\n");
+    return exit_usage;
+  }
+  args.options.leg = args.leg == "upstream" ? recorder::SessionBuilder::LegChoice::upstream
+                     : args.leg == "both"   ? recorder::SessionBuilder::LegChoice::both
+                                            : recorder::SessionBuilder::LegChoice::client;
+  args.options.progress = !args.quiet && isatty(STDERR_FILENO) != 0;
+  std::vector<recorder::InputStats> stats;
+  if (!args.options.interface.empty()) {
+    args.options.stop = &g_stop;
+    std::signal(SIGINT, on_record_signal);
+    std::signal(SIGTERM, on_record_signal);
+  }
+  if (recorder::captures_only(args.options)) return record_streaming(args);
   auto rec = recorder::record(args.options, stats);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   if (!rec) {
     std::fprintf(stderr, "sioreplay record: error: %s\n", rec.error().message().c_str());
     return exit_failure;
@@ -31,16 +98,7 @@ int run_record(const RecordArgs& args) {
     return exit_failure;
   }
   write_recording(*rec, *out);
-  if (auto st = out->commit(); !st) {
-    std::fprintf(stderr, "sioreplay record: error: %s\n", st.error().message().c_str());
-    return exit_failure;
-  }
-  if (!args.quiet) {
-    std::string text = recorder::summary(*rec, stats);
-    if (args.output != "-") text += "  wrote " + args.output + "\n";
-    std::fputs(text.c_str(), stderr);
-  }
-  return exit_ok;
+  return finish_record(args, *out, args.quiet ? std::string() : recorder::summary(*rec, stats));
 }
 
 } // namespace
@@ -49,11 +107,11 @@ void add_record(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RecordArgs>();
   auto* sub = app.add_subcommand(
       "record",
-      "Rebuild every Socket.IO session of browser HAR files into a recording (JSON Lines)");
-  sub->add_option(
-         "inputs", args->options.inputs,
-         "HAR files (Chrome/Chromium DevTools, Playwright, Firefox); - reads standard input")
-      ->required();
+      "Rebuild every Socket.IO session of browser HAR files, pcap/pcapng captures or a live "
+      "interface into a recording (JSON Lines)");
+  sub->add_option("inputs", args->options.inputs,
+                  "HAR files (Chrome/Chromium DevTools, Playwright, Firefox; - reads standard "
+                  "input) and pcap/pcapng captures (tcpdump, dumpcap, Wireshark)");
   sub->add_option("-o,--output", args->output,
                   "Recording to write (atomically); - is standard output")
       ->capture_default_str();
@@ -61,10 +119,39 @@ void add_record(CLI::App& app, int& exit_code) {
       "--path", args->options.path,
       "Only Engine.IO requests on this path (e.g. /socket.io/); default: any path whose "
       "query has EIO= and transport=");
+  sub->add_option("-i,--interface", args->options.interface,
+                  "Capture live on this interface (libpcap; needs root or CAP_NET_RAW and "
+                  "CAP_NET_ADMIN); stops on SIGINT/SIGTERM or --duration");
+  sub->add_option("--filter", args->options.filter,
+                  "BPF filter for captures, e.g. \"tcp port 4080\"");
+  sub->add_option("--port", args->options.ports,
+                  "Decode only TCP connections to these server ports (repeatable); default: "
+                  "every connection that speaks HTTP/1.1");
+  sub->add_option("--keylog", args->options.keylogs,
+                  "NSS key log file(s) for TLS (SSLKEYLOGFILE, node --tls-keylog); pcapng "
+                  "Decryption Secrets Blocks are read too");
+  sub->add_option("--leg", args->leg,
+                  "A capture holding both legs of a proxy: keep the client-facing leg (client, "
+                  "default), the proxy-to-replica leg (upstream) or both")
+      ->check(CLI::IsMember({"client", "upstream", "both"}))
+      ->capture_default_str();
+  sub->add_option("--duration", args->options.duration_s,
+                  "Live capture: stop after this many seconds (default: until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--max-sessions", args->options.max_sessions,
+                  "Captures: stop once this many sessions have ended (and write those)");
+  sub->add_option("--session-idle", args->options.session_idle_s,
+                  "Captures: a session silent this many seconds (capture time) has ended")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   sub->add_flag("-q,--quiet", args->quiet, "Do not print the summary on standard error");
-  sub->footer("The summary (sessions, messages by type, diagnostics) goes to standard error.\n"
-              "Exit 1 when an input is unreadable or malformed (the error names the file and the\n"
-              "place) or holds no Socket.IO traffic; no output file is left behind then.");
+  sub->footer(
+      "The summary (inputs, sessions, messages by type, diagnostics) goes to standard error,\n"
+      "with a progress line while a capture is read when standard error is a terminal.\n"
+      "Exit 1 when an input is unreadable or malformed (the error names the file and the\n"
+      "place) or holds no Socket.IO traffic; no output file is left behind then. A damaged\n"
+      "capture (truncated, lost packets) keeps its intact sessions: exit 0 with a warning and\n"
+      "the damage listed in the diagnostics.");
   sub->callback([args, &exit_code] { exit_code = run_record(*args); });
 }
 

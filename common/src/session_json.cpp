@@ -151,17 +151,22 @@ std::string dump_json(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-std::string recording_header_line(const Recording& rec) {
+std::string recording_header_line(const std::vector<std::string>& sources, std::uint64_t sessions,
+                                  std::uint64_t messages) {
   Json h = Json::object();
   h["format"] = "sioreplay-recording";
   h["version"] = recording_version;
   h["tool"] = std::string("sioreplay ") + SIO_VERSION;
-  h["source"] = rec.sources;
-  h["sessions"] = rec.sessions.size();
-  std::uint64_t messages = 0;
-  for (const auto& s : rec.sessions) messages += s.messages.size();
+  h["source"] = sources;
+  h["sessions"] = sessions;
   h["messages"] = messages;
   return dump_json(h);
+}
+
+std::string recording_header_line(const Recording& rec) {
+  std::uint64_t messages = 0;
+  for (const auto& s : rec.sessions) messages += s.messages.size();
+  return recording_header_line(rec.sources, rec.sessions.size(), messages);
 }
 
 void append_session_line(std::string& out, const Session& s) {
@@ -181,6 +186,8 @@ void append_session_line(std::string& out, const Session& s) {
   o["duration_us"] = s.duration_us;
   o["client"] = s.client;
   o["server"] = s.server;
+  if (!s.upstream.empty()) o["upstream"] = s.upstream;
+  if (!s.leg.empty()) o["leg"] = s.leg;
   o["user_agent"] = s.user_agent;
   o["origin"] = s.origin;
   o["headers"] = pairs_to_array(s.headers);
@@ -280,6 +287,8 @@ Result<Session> session_from_json(const Json& j) {
   SIO_TRY_FIELD(duration, f.get("duration_us", false, VT::number_integer));
   SIO_TRY_FIELD(client, f.get("client", false, VT::string));
   SIO_TRY_FIELD(server, f.get("server", false, VT::string));
+  SIO_TRY_FIELD(upstream, f.get("upstream", false, VT::string));
+  SIO_TRY_FIELD(leg, f.get("leg", false, VT::string));
   SIO_TRY_FIELD(ua, f.get("user_agent", false, VT::string));
   SIO_TRY_FIELD(origin, f.get("origin", false, VT::string));
   SIO_TRY_FIELD(headers, f.get("headers", false, VT::array, VT::object));
@@ -315,6 +324,8 @@ Result<Session> session_from_json(const Json& j) {
   if (duration) s.duration_us = duration->get<std::int64_t>();
   if (client) s.client = client->get<std::string>();
   if (server) s.server = server->get<std::string>();
+  if (upstream) s.upstream = upstream->get<std::string>();
+  if (leg) s.leg = leg->get<std::string>();
   if (ua) s.user_agent = ua->get<std::string>();
   if (origin) s.origin = origin->get<std::string>();
   auto h = read_pairs(headers, "session.headers");

@@ -3,6 +3,7 @@
 #include "sio/common/socketio.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace sio::recorder {
 namespace {
@@ -43,14 +44,115 @@ Message to_message(sock::Packet&& p, const WirePacket& w, std::int64_t start_us)
 
 } // namespace
 
-SessionDraft& SessionBuilder::session(const std::string& sid) {
-  if (auto* d = find(sid)) return *d;
+SessionDraft& SessionBuilder::session(const std::string& sid, const std::string& leg) {
+  const std::string key = leg.empty() ? sid : sid + '\n' + leg;
+  if (const auto it = by_sid_.find(key); it != by_sid_.end()) return *it->second;
   auto draft = std::make_unique<SessionDraft>();
   draft->meta.sid = sid;
+  draft->leg = leg;
+  draft->key = key;
   SessionDraft& ref = *draft;
   drafts_.push_back(std::move(draft));
-  by_sid_.emplace(sid, &ref);
+  by_sid_.emplace(key, &ref);
   return ref;
+}
+
+void SessionBuilder::mark_legs(std::vector<SessionDraft*>& legs, LegChoice choice,
+                               std::vector<SessionDraft*>& drop) {
+  std::sort(legs.begin(), legs.end(), [](const SessionDraft* a, const SessionDraft* b) {
+    return a->first_us != b->first_us ? a->first_us < b->first_us : a->leg < b->leg;
+  });
+  SessionDraft* client = legs.front();
+  for (std::size_t i = 1; i < legs.size(); ++i) {
+    SessionDraft* up = legs[i];
+    up->meta.upstream = up->meta.server;
+    if (client->meta.upstream.empty()) client->meta.upstream = up->meta.server;
+    if (choice == LegChoice::client) drop.push_back(up);
+    if (choice == LegChoice::both) up->meta.leg = "upstream";
+  }
+  if (choice == LegChoice::upstream) drop.push_back(client);
+  if (choice == LegChoice::both) client->meta.leg = "client";
+}
+
+void SessionBuilder::forget(const std::vector<SessionDraft*>& gone) {
+  if (gone.empty()) return;
+  const std::unordered_set<const SessionDraft*> set(gone.begin(), gone.end());
+  for (const SessionDraft* d : gone) {
+    by_sid_.erase(d->key); // (meta may be moved out already)
+    for (const auto o : d->origins) origins_.erase(o);
+  }
+  std::erase_if(drafts_, [&](const std::unique_ptr<SessionDraft>& d) { return set.count(d.get()); });
+  std::erase_if(page_exchanges_, [](const PageExchange& x) { return x.attached; });
+}
+
+std::size_t SessionBuilder::resolve_legs(LegChoice choice) {
+  std::map<std::string, std::vector<SessionDraft*>> by_sid;
+  for (auto& d : drafts_) by_sid[d->meta.sid].push_back(d.get());
+  std::size_t multi = 0;
+  std::vector<SessionDraft*> drop;
+  for (auto& [sid, legs] : by_sid) {
+    if (legs.size() < 2) continue;
+    ++multi;
+    mark_legs(legs, choice, drop);
+  }
+  forget(drop);
+  return multi;
+}
+
+std::size_t SessionBuilder::flush_ended(std::int64_t now_us, std::int64_t grace_us,
+                                        std::int64_t idle_us, LegChoice choice, Sink& sink) {
+  const auto ended = [&](const SessionDraft& d) {
+    if (d.refs > 0) return false;
+    return now_us - d.last_us > (d.closed ? grace_us : idle_us);
+  };
+  // Group by sid; a group ends when all its legs have.
+  std::unordered_map<std::string_view, std::vector<SessionDraft*>> groups;
+  std::unordered_set<std::string_view> blocked;
+  for (auto& d : drafts_) {
+    if (!ended(*d)) {
+      blocked.insert(d->meta.sid);
+      continue;
+    }
+    groups[d->meta.sid].push_back(d.get());
+  }
+  std::vector<SessionDraft*> done, drop;
+  std::size_t multi = 0;
+  std::int64_t open_from = std::numeric_limits<std::int64_t>::max();
+  for (auto& d : drafts_)
+    if (blocked.count(d->meta.sid)) open_from = std::min(open_from, d->first_us);
+  for (auto& [sid, legs] : groups) {
+    if (blocked.count(sid)) continue;
+    if (legs.size() > 1) {
+      ++multi;
+      mark_legs(legs, choice, drop);
+    }
+    for (SessionDraft* d : legs)
+      if (std::find(drop.begin(), drop.end(), d) == drop.end()) done.push_back(d);
+  }
+  if (done.empty() && drop.empty()) return 0;
+  std::sort(done.begin(), done.end(), [](const SessionDraft* a, const SessionDraft* b) {
+    return a->first_us != b->first_us ? a->first_us < b->first_us : a->meta.sid < b->meta.sid;
+  });
+  const auto pages = attach_pages(done, open_from);
+  for (std::size_t i = 0; i < done.size(); ++i) sink.on_session(make_session(*done[i], pages[i]));
+  done.insert(done.end(), drop.begin(), drop.end());
+  forget(done);
+  return multi;
+}
+
+std::size_t SessionBuilder::finish_into(LegChoice choice, Sink& sink) {
+  const std::size_t multi = resolve_legs(choice);
+  std::vector<SessionDraft*> order;
+  for (auto& d : drafts_) order.push_back(d.get());
+  std::sort(order.begin(), order.end(), [](const SessionDraft* a, const SessionDraft* b) {
+    return a->first_us != b->first_us ? a->first_us < b->first_us : a->meta.sid < b->meta.sid;
+  });
+  const auto pages = attach_pages(order, std::numeric_limits<std::int64_t>::max());
+  for (std::size_t i = 0; i < order.size(); ++i) sink.on_session(make_session(*order[i], pages[i]));
+  drafts_.clear();
+  by_sid_.clear();
+  page_exchanges_.clear();
+  return multi;
 }
 
 SessionDraft* SessionBuilder::find(const std::string& sid) {
@@ -59,8 +161,9 @@ SessionDraft* SessionBuilder::find(const std::string& sid) {
 }
 
 std::uint32_t SessionBuilder::add_origin(std::string where, bool indexed) {
-  origins_.emplace_back(std::move(where), indexed);
-  return static_cast<std::uint32_t>(origins_.size() - 1);
+  const std::uint32_t id = next_origin_++;
+  origins_.emplace(id, std::pair{std::move(where), indexed});
+  return id;
 }
 
 const std::string& SessionBuilder::origin_text(std::uint32_t origin) const {
@@ -76,6 +179,8 @@ std::string SessionBuilder::where(std::uint32_t origin, std::uint32_t item) cons
 void SessionBuilder::add(SessionDraft& s, WirePacket p) {
   p.seq = next_seq_++;
   touch(s, p.t_us);
+  if (p.packet.type == eio::PacketType::close) s.closed = true;
+  if (s.origins.empty() || s.origins.back() != p.origin) s.origins.push_back(p.origin);
   s.packets.push_back(std::move(p));
 }
 
@@ -211,32 +316,21 @@ void SessionBuilder::decode_session(SessionDraft& d, Session& out) {
   packets.shrink_to_fit();
 }
 
-Recording SessionBuilder::finish(std::vector<std::string> sources) {
-  Recording rec;
-  rec.sources = std::move(sources);
-  // Order sessions by start time, then sid, so the output does not depend on hash order.
-  std::vector<SessionDraft*> order;
-  order.reserve(drafts_.size());
-  for (auto& d : drafts_) {
-    if (d->first_us == std::numeric_limits<std::int64_t>::max()) d->first_us = 0;
-    if (d->last_us < d->first_us) d->last_us = d->first_us;
-    order.push_back(d.get());
-  }
-  std::sort(order.begin(), order.end(), [](const SessionDraft* a, const SessionDraft* b) {
-    return a->first_us != b->first_us ? a->first_us < b->first_us : a->meta.sid < b->meta.sid;
-  });
-
+std::vector<std::vector<PageExchange*>>
+SessionBuilder::attach_pages(const std::vector<SessionDraft*>& order, std::int64_t before_us) {
   // Attach each page exchange to one session of its page: the earliest-started session still
   // open at the exchange's time (or the last one), so every exchange is listed exactly once.
+  std::vector<std::vector<PageExchange*>> attached(order.size());
+  if (order.empty()) return attached;
   std::map<std::string, std::vector<std::size_t>> by_page; // pageref -> indexes into order
   for (std::size_t i = 0; i < order.size(); ++i) by_page[order[i]->pageref].push_back(i);
-  std::vector<std::vector<PageExchange*>> attached(order.size());
   for (auto& x : page_exchanges_) {
+    if (x.attached || x.exchange.t_us >= before_us) continue;
+    x.attached = true;
     auto it = by_page.find(x.pageref);
     if (it == by_page.end()) it = by_page.find(std::string());
     const std::vector<std::size_t>* group = it != by_page.end() ? &it->second : nullptr;
     if (group == nullptr || group->empty()) {
-      if (order.empty()) continue;
       // No session on that page: attach to the session nearest in time.
       std::size_t best = 0;
       for (std::size_t i = 0; i < order.size(); ++i)
@@ -253,30 +347,51 @@ Recording SessionBuilder::finish(std::vector<std::string> sources) {
     }
     attached[chosen].push_back(&x);
   }
+  return attached;
+}
 
+Session SessionBuilder::make_session(SessionDraft& d, const std::vector<PageExchange*>& pages) {
+  if (d.first_us == std::numeric_limits<std::int64_t>::max()) d.first_us = 0;
+  if (d.last_us < d.first_us) d.last_us = d.first_us;
+  Session s = std::move(d.meta);
+  s.started_us = d.first_us;
+  s.duration_us = d.last_us - d.first_us;
+  for (PageExchange* x : pages) {
+    x->exchange.t_us -= s.started_us;
+    s.http.push_back(std::move(x->exchange));
+    for (auto& c : x->set_cookies) {
+      c.t_us -= s.started_us;
+      s.cookies.push_back(std::move(c));
+    }
+  }
+  for (auto& c : s.cookies)
+    if (c.engineio) c.t_us -= s.started_us;
+  std::stable_sort(s.http.begin(), s.http.end(),
+                   [](const HttpExchange& a, const HttpExchange& b) { return a.t_us < b.t_us; });
+  std::stable_sort(s.cookies.begin(), s.cookies.end(),
+                   [](const CookieRecord& a, const CookieRecord& b) { return a.t_us < b.t_us; });
+  decode_session(d, s);
+  return s;
+}
+
+Recording SessionBuilder::finish(std::vector<std::string> sources) {
+  Recording rec;
+  rec.sources = std::move(sources);
+  // Order sessions by start time, then sid, so the output does not depend on hash order.
+  std::vector<SessionDraft*> order;
+  order.reserve(drafts_.size());
+  for (auto& d : drafts_) {
+    if (d->first_us == std::numeric_limits<std::int64_t>::max()) d->first_us = 0;
+    order.push_back(d.get());
+  }
+  std::sort(order.begin(), order.end(), [](const SessionDraft* a, const SessionDraft* b) {
+    return a->first_us != b->first_us ? a->first_us < b->first_us : a->meta.sid < b->meta.sid;
+  });
+  const auto pages = attach_pages(order, std::numeric_limits<std::int64_t>::max());
   rec.sessions.reserve(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) {
-    SessionDraft& d = *order[i];
-    Session s = std::move(d.meta);
-    s.id = i + 1;
-    s.started_us = d.first_us;
-    s.duration_us = d.last_us - d.first_us;
-    for (PageExchange* x : attached[i]) {
-      x->exchange.t_us -= s.started_us;
-      s.http.push_back(std::move(x->exchange));
-      for (auto& c : x->set_cookies) {
-        c.t_us -= s.started_us;
-        s.cookies.push_back(std::move(c));
-      }
-    }
-    for (auto& c : s.cookies)
-      if (c.engineio) c.t_us -= s.started_us;
-    std::stable_sort(s.http.begin(), s.http.end(),
-                     [](const HttpExchange& a, const HttpExchange& b) { return a.t_us < b.t_us; });
-    std::stable_sort(s.cookies.begin(), s.cookies.end(),
-                     [](const CookieRecord& a, const CookieRecord& b) { return a.t_us < b.t_us; });
-    decode_session(d, s);
-    rec.sessions.push_back(std::move(s));
+    rec.sessions.push_back(make_session(*order[i], pages[i]));
+    rec.sessions.back().id = i + 1;
   }
   drafts_.clear();
   by_sid_.clear();

@@ -176,6 +176,10 @@ void Traffic::fill_meta(SessionDraft& d, const Exchange& e, const Url& url, int 
     const bool v6 = e.server_ip.find(':') != std::string::npos && e.server_ip.front() != '[';
     m.server = (v6 ? "[" + e.server_ip + "]" : e.server_ip) + ":" + std::to_string(url.port);
   }
+  // A capture knows the TCP endpoints: behind a proxy the URL's host is the proxy's, while the
+  // connection may go to a replica.
+  if (!e.server_addr.empty()) m.server = e.server_addr;
+  if (m.client.empty()) m.client = e.client_addr;
   if (m.user_agent.empty())
     if (const auto* ua = find_header(e.req_headers, "user-agent")) m.user_agent = *ua;
   if (m.origin.empty()) {
@@ -224,7 +228,7 @@ std::string Traffic::sid_of_open_message(std::string_view text) {
 SessionDraft& Traffic::open_websocket(const Exchange& e, const Classified& c,
                                       const std::string& sid) {
   ++stats_.websocket;
-  SessionDraft& d = builder_.session(sid);
+  SessionDraft& d = builder_.session(sid, leg_);
   fill_meta(d, e, c.url, c.eio);
   if (std::find(d.meta.transports.begin(), d.meta.transports.end(), Transport::polling) !=
       d.meta.transports.end())
@@ -359,7 +363,7 @@ void Traffic::polling(Exchange& e, const Classified& c) {
       return;
     }
   }
-  SessionDraft& d = builder_.session(sid);
+  SessionDraft& d = builder_.session(sid, leg_);
   fill_meta(d, e, url, eio);
   SessionBuilder::saw_transport(d, Transport::polling);
   SessionBuilder::touch(d, started_us);

@@ -33,6 +33,7 @@ struct Exchange {
   double blocked = -1, dns = -1, connect = -1, send = -1, wait = -1; ///< HAR timings
   bool has_timings = false;
   std::string resource_type, pageref, server_ip;
+  std::string client_addr, server_addr; ///< TCP endpoints "ip:port" (captures; empty for HARs)
   std::string method, url; ///< absolute URL
   std::vector<Header> req_headers;
   std::vector<Header> req_cookies; ///< HAR request.cookies (used when no Cookie header)
@@ -87,6 +88,9 @@ public:
   /// The sid in a websocket's first server text message ("0{"sid":...}"), or empty.
   static std::string sid_of_open_message(std::string_view text);
 
+  /// Sessions named from now on belong to this leg (see SessionBuilder::session).
+  void set_leg(std::string leg) { leg_ = std::move(leg); }
+
   [[nodiscard]] const TrafficStats& stats() const noexcept { return stats_; }
   SessionBuilder& builder() noexcept { return builder_; }
   [[nodiscard]] std::string where(const Exchange& x, std::string_view rest = {}) const {
@@ -102,6 +106,7 @@ private:
   std::string source_;
   std::string path_;
   WhereFn where_;
+  std::string leg_;
   TrafficStats stats_;
 };
 

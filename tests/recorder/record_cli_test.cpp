@@ -2,6 +2,9 @@
 
 #include "../support/cli.hpp"
 
+#include "sio/common/session_json.hpp"
+#include "sio/recorder/recorder.hpp"
+
 namespace sio {
 namespace {
 
@@ -117,6 +120,126 @@ TEST_F(RecordCli, InputIsNeverModified) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(slurp(test::sample("har/a2/devtools.har")), before);
   EXPECT_EQ(fs::last_write_time(test::sample("har/a2/devtools.har")), mtime);
+}
+
+} // namespace
+} // namespace sio
+
+namespace sio {
+namespace {
+
+class RecordPcapCli : public test::CliTest {
+protected:
+  /// Writes a classic pcap (microsecond, little-endian) with `linktype` and the given records.
+  void write_pcap(const fs::path& p, std::uint32_t linktype, const std::string& records) {
+    std::string h;
+    const auto u32 = [&](std::uint32_t v) { h.append(reinterpret_cast<const char*>(&v), 4); };
+    const auto u16 = [&](std::uint16_t v) { h.append(reinterpret_cast<const char*>(&v), 2); };
+    u32(0xa1b2c3d4);
+    u16(2);
+    u16(4);
+    u32(0);
+    u32(0);
+    u32(262144);
+    u32(linktype);
+    std::ofstream(p, std::ios::binary) << h << records;
+  }
+};
+
+TEST_F(RecordPcapCli, CaptureGivesTheSameKindOfRecording) {
+  const fs::path out = dir_ / "rec.jsonl";
+  const CliRun r =
+      run("record '" + test::sample("pcap/b1/b1.pcap") + "' -o '" + out.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("1 session, 57 Socket.IO messages"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(pcap, EN10MB)"), std::string::npos) << r.err;
+  const std::string text = slurp(out);
+  EXPECT_NE(text.find(R"("client":"127.0.0.1:)"), std::string::npos);
+  // The converter takes the capture directly.
+  const CliRun c = run("convert '" + test::sample("pcap/b1/b1.pcap") + "' -o '" +
+                       (dir_ / "s.yml").string() + "'");
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_TRUE(fs::exists(dir_ / "s.yml"));
+}
+
+TEST_F(RecordPcapCli, DamagedCaptureKeepsWhatIsIntactWithAWarning) {
+  const fs::path out = dir_ / "rec.jsonl";
+  const CliRun r = run("record '" + test::sample("pcap/b10/b1-truncated.pcap") + "' -o '" +
+                       out.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: damaged capture"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("packet 120"), std::string::npos) << r.err;
+  EXPECT_NE(slurp(out).find("capture_damaged"), std::string::npos);
+}
+
+TEST_F(RecordPcapCli, BadCapturesNameTheFileAndPlace) {
+  // A pcap header and nothing else: no traffic (exit 1, no output).
+  write_pcap(dir_ / "empty.pcap", 1, "");
+  CliRun r = run("record '" + (dir_ / "empty.pcap").string() + "' -o '" +
+                 (dir_ / "o.jsonl").string() + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("empty.pcap"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no Socket.IO traffic"), std::string::npos) << r.err;
+  // An unsupported link type.
+  write_pcap(dir_ / "usb.pcap", 189, "");
+  r = run("record '" + (dir_ / "usb.pcap").string() + "' -o '" + (dir_ / "o.jsonl").string() +
+          "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("usb.pcap"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
+  // A record header that claims a huge packet.
+  std::string rec(16, '\0');
+  const std::uint32_t huge = 0x7fffffff;
+  std::memcpy(rec.data() + 8, &huge, 4);
+  std::memcpy(rec.data() + 12, &huge, 4);
+  write_pcap(dir_ / "huge.pcap", 1, rec + "xyz");
+  r = run("record '" + (dir_ / "huge.pcap").string() + "' -o '" + (dir_ / "o.jsonl").string() +
+          "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("huge.pcap"), std::string::npos) << r.err;
+  // A malformed key log names its line.
+  std::ofstream(dir_ / "keys.log") << "# comment\nCLIENT_RANDOM zz 00\n";
+  r = run("record '" + test::sample("pcap/b9/b9.pcap") + "' --keylog '" +
+          (dir_ / "keys.log").string() + "' -o '" + (dir_ / "o.jsonl").string() + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("keys.log:2"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "o.jsonl"));
+  // A capture with no keys: the summary lists the encrypted flows.
+  r = run("record '" + test::sample("pcap/b9/b9.pcap") + "' -o '" + (dir_ / "o.jsonl").string() +
+          "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("encrypted"), std::string::npos) << r.err;
+}
+
+TEST_F(RecordPcapCli, StreamedRecordingEqualsTheInMemoryOne) {
+  // `record` streams captures (sessions spilled as they end, then sorted); the recording must be
+  // byte for byte what the in-memory path gives, for one client and for 20 behind a proxy.
+  for (const char* name : {"pcap/b1/b1.pcap", "pcap/b8/b8.pcap", "pcap/b4/b4.pcap"}) {
+    SCOPED_TRACE(name);
+    const fs::path out = dir_ / "rec.jsonl";
+    const CliRun r = run("record -q '" + test::sample(name) + "' -o '" + out.string() + "'");
+    ASSERT_EQ(r.code, 0) << r.err;
+    recorder::RecordOptions o;
+    o.inputs = {test::sample(name)};
+    std::vector<recorder::InputStats> stats;
+    auto rec = recorder::record(o, stats);
+    ASSERT_TRUE(rec) << rec.error().message();
+    EXPECT_EQ(slurp(out), recording_text(*rec));
+  }
+}
+
+TEST_F(RecordPcapCli, MaxSessionsStopsOnceThatManyEnded) {
+  const fs::path out = dir_ / "rec.jsonl";
+  // With a short idle limit sessions end while the capture is read; the first 5 are kept.
+  const CliRun r = run("record '" + test::sample("pcap/b8/b8.pcap") +
+                       "' --max-sessions 5 --session-idle 0.2 -o '" + out.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string text = slurp(out);
+  EXPECT_NE(text.find(R"("sessions":5,)"), std::string::npos) << text.substr(0, 300);
+  EXPECT_NE(r.err.find("sioreplay record: 5 sessions"), std::string::npos) << r.err;
+  const CliRun bad = run("record '" + test::sample("pcap/b8/b8.pcap") +
+                         "' --session-idle 0 -o '" + out.string() + "'");
+  EXPECT_EQ(bad.code, 2) << bad.err;
 }
 
 } // namespace

@@ -15,11 +15,15 @@ std::vector<TruthEvent> load_truth(const std::string& truth_path, std::size_t cl
     TruthEvent te;
     te.dir = e.at("dir").get<std::string>();
     te.t_ms = e.at("t").get<double>();
+    te.i = e.value("i", -1LL);
     nlohmann::json k = nlohmann::json::object();
     k["type"] = e.at("type");
     k["nsp"] = e.value("nsp", "/");
     for (const char* f : {"event", "args", "ackId", "data"})
       if (e.contains(f)) k[f] = e.at(f);
+    // The wire holds what the receiver decodes: a user object that looks like an attachment
+    // placeholder is one (truth.json records both).
+    if (e.contains("receiver_decoded_args")) k["args"] = e.at("receiver_decoded_args");
     te.key = std::move(k);
     out.push_back(std::move(te));
   }

@@ -17,6 +17,7 @@ struct TruthEvent {
   std::string dir;
   nlohmann::json key; ///< {type, nsp, event?, args?, ackId?, data?} with sorted keys
   double t_ms = 0;    ///< the app's Date.now() when it sent or received the packet
+  long long i = -1;   ///< the event's own index ("i") when the truth has one
 };
 
 /// The events of client `client_index` in `truth_path`.

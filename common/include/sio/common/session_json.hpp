@@ -12,6 +12,9 @@ namespace sio {
 
 /// The header line (without newline).
 std::string recording_header_line(const Recording& rec);
+/// The header line from counts (streaming writers, which know them only at the end).
+std::string recording_header_line(const std::vector<std::string>& sources, std::uint64_t sessions,
+                                  std::uint64_t messages);
 /// Appends one session as a JSON object (without newline) to `out`. Messages are written
 /// straight from the model, without building a JSON tree of the whole session.
 void append_session_line(std::string& out, const Session& s);

@@ -38,6 +38,11 @@ struct SessionDraft {
   std::int64_t first_us = std::numeric_limits<std::int64_t>::max(); ///< earliest request/packet
   std::int64_t last_us = std::numeric_limits<std::int64_t>::min();  ///< latest packet/response
   std::string pageref; ///< HAR page the session belongs to, when known
+  std::string leg;     ///< see SessionBuilder::session
+  std::string key;     ///< its key in the builder's index (sid, or sid and leg)
+  std::vector<std::uint32_t> origins; ///< places its packets came from (see add_origin)
+  int refs = 0;        ///< open connections that still deliver to it (pcap websockets)
+  bool closed = false; ///< an Engine.IO close packet or a websocket close was seen
   std::map<std::tuple<int, std::string, std::string>, std::size_t> cookie_index; ///< dedupe
 };
 
@@ -46,12 +51,15 @@ struct PageExchange {
   HttpExchange exchange; ///< t_us is absolute (epoch µs) until attached
   std::string pageref;
   std::vector<CookieRecord> set_cookies; ///< t_us absolute until attached
+  bool attached = false;                 ///< moved into a session already (streaming)
 };
 
 class SessionBuilder {
 public:
-  /// The draft for Engine.IO session `sid`, created on first use.
-  SessionDraft& session(const std::string& sid);
+  /// The draft for Engine.IO session `sid`, created on first use. `leg` (a pcap's server
+  /// endpoint, "127.0.0.1:4080") keeps the same sid seen on two legs of a proxy apart until
+  /// resolve_legs().
+  SessionDraft& session(const std::string& sid, const std::string& leg = {});
   /// The draft if it exists.
   SessionDraft* find(const std::string& sid);
 
@@ -80,15 +88,57 @@ public:
   /// Reports a problem (kept in order, listed in the recording's diagnostics).
   void diagnose(std::string kind, std::string where, std::string what, std::string sid = {});
 
+  /// Which leg to keep when one sid was seen on several legs of a proxy.
+  enum class LegChoice { client, upstream, both };
+  /// Groups drafts by sid: the leg that started first is the client-facing one (a proxy forwards
+  /// after it receives). `client` keeps it (and names the other legs' server as `upstream`),
+  /// `upstream` keeps the others, `both` keeps all (marked with `leg`). Returns the number of
+  /// sessions seen on more than one leg.
+  std::size_t resolve_legs(LegChoice choice);
+
   /// Decodes every session into Socket.IO messages and returns the recording.
   Recording finish(std::vector<std::string> sources);
 
+  /// Streaming (pcap, live): receives sessions as they end.
+  class Sink {
+  public:
+    virtual ~Sink() = default;
+    /// A finished session (id 0: positions are given when the recording is written).
+    virtual void on_session(Session&& s) = 0;
+  };
+  /// Sessions that have ended by capture time `now_us` go to `sink` and are forgotten: those
+  /// with no open connection left that either closed (Engine.IO close, websocket close) more than
+  /// `grace_us` ago or have been silent for `idle_us`. All legs of one sid end together (legs
+  /// resolved as resolve_legs() does). Returns the number of sessions seen on several legs.
+  std::size_t flush_ended(std::int64_t now_us, std::int64_t grace_us, std::int64_t idle_us,
+                          LegChoice choice, Sink& sink);
+  /// End of input in streaming mode: every remaining session (legs resolved) goes to `sink`,
+  /// in start order. Returns the diagnostics and the number of multi-leg sessions.
+  std::size_t finish_into(LegChoice choice, Sink& sink);
+  /// The diagnostics collected so far (moved out).
+  std::vector<Diagnostic> take_diagnostics() { return std::move(diagnostics_); }
+  /// Sessions still open.
+  [[nodiscard]] std::size_t open_sessions() const noexcept { return drafts_.size(); }
+
 private:
   void decode_session(SessionDraft& d, Session& out);
+  /// Marks the legs of one sid (sorted by start); returns the drafts to drop.
+  static void mark_legs(std::vector<SessionDraft*>& legs, LegChoice choice,
+                        std::vector<SessionDraft*>& drop);
+  /// Page exchanges attached to sessions `order` (sorted by start); only those before `before_us`.
+  std::vector<std::vector<PageExchange*>> attach_pages(const std::vector<SessionDraft*>& order,
+                                                       std::int64_t before_us);
+  /// Draft to session (messages decoded), without its position.
+  Session make_session(SessionDraft& d, const std::vector<PageExchange*>& pages);
+  /// Drops the given drafts (and the page exchanges already attached).
+  void forget(const std::vector<SessionDraft*>& gone);
 
   std::vector<std::unique_ptr<SessionDraft>> drafts_;
   std::unordered_map<std::string, SessionDraft*> by_sid_;
-  std::vector<std::pair<std::string, bool>> origins_;
+  /// Places by id; those of a session are dropped when it is forgotten (streaming), so that a
+  /// long capture does not keep a string per HTTP exchange it ever read.
+  std::unordered_map<std::uint32_t, std::pair<std::string, bool>> origins_;
+  std::uint32_t next_origin_ = 0;
   std::vector<PageExchange> page_exchanges_;
   std::vector<Diagnostic> diagnostics_;
   std::uint64_t next_seq_ = 0;
