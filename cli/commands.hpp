@@ -1,7 +1,12 @@
 #pragma once
 /// One function per subcommand: each adds its CLI11 subcommand and options to the app.
 
+#include "sio/common/result.hpp"
+#include "sio/common/session.hpp"
+
 #include <CLI/CLI.hpp>
+
+#include <string>
 
 namespace sio::cli {
 
@@ -14,5 +19,12 @@ void add_record(CLI::App& app, int& exit_code);
 void add_convert(CLI::App& app, int& exit_code);
 void add_replay(CLI::App& app, int& exit_code);
 void add_pending(CLI::App& app, int& exit_code);
+
+/// A recording (rec.jsonl) read as it is, or anything `record` reads (HAR, pcap, pcapng)
+/// recorded in memory.
+Result<Recording> load_recording_input(const std::string& path);
+
+/// True when `path` starts like a recording, a HAR or a capture rather than a YAML scenario.
+bool is_recording_input(const std::string& path);
 
 } // namespace sio::cli

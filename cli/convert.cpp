@@ -27,20 +27,6 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-/// rec.jsonl (a recording) or anything `record` reads.
-Result<Recording> load_input(const std::string& path) {
-  auto file = InputFile::open(path);
-  if (!file) return fail(std::move(file).error());
-  const std::string_view data = file->data();
-  const std::string_view first_line = data.substr(0, data.find('\n'));
-  if (first_line.find("\"sioreplay-recording\"") != std::string_view::npos)
-    return read_recording(data, path);
-  recorder::RecordOptions ro;
-  ro.inputs = {path};
-  std::vector<recorder::InputStats> stats;
-  return recorder::record(ro, stats);
-}
-
 int run_convert(ConvertArgs& a) {
   const auto err = [](const std::string& m) {
     std::fprintf(stderr, "sioreplay convert: error: %s\n", m.c_str());
@@ -80,7 +66,7 @@ int run_convert(ConvertArgs& a) {
   a.options.payload_file = base_name(csv_path);
   a.options.source_name = base_name(a.input);
 
-  auto rec = load_input(a.input);
+  auto rec = load_recording_input(a.input);
   if (!rec) return err(rec.error().message());
   auto conv = converter::convert(*rec, a.options);
   if (!conv) return err(a.input + ": " + conv.error().message());
@@ -112,11 +98,37 @@ int run_convert(ConvertArgs& a) {
 
 } // namespace
 
+Result<Recording> load_recording_input(const std::string& path) {
+  auto file = InputFile::open(path);
+  if (!file) return fail(std::move(file).error());
+  const std::string_view data = file->data();
+  const std::string_view first_line = data.substr(0, data.find('\n'));
+  if (first_line.find("\"sioreplay-recording\"") != std::string_view::npos)
+    return read_recording(data, path);
+  recorder::RecordOptions ro;
+  ro.inputs = {path};
+  std::vector<recorder::InputStats> stats;
+  return recorder::record(ro, stats);
+}
+
+bool is_recording_input(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  char head[64];
+  const std::size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  const std::string_view h(head, n);
+  const auto k = recorder::sniff_format(h);
+  // A YAML scenario never starts with '{' (a HAR or a recording does) nor with a capture's magic.
+  return k != recorder::InputFormat::unknown;
+}
+
 void add_convert(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<ConvertArgs>();
   auto* sub = app.add_subcommand(
       "convert", "Turn a recording (or a HAR) into an Artillery v2 scenario (YAML + payload CSV)");
-  sub->add_option("input", a->input, "Recording (.jsonl) or HAR file")->required();
+  sub->add_option("input", a->input, "Recording (.jsonl), HAR, or pcap/pcapng capture")
+      ->required();
   sub->add_option("-o,--output", a->output,
                   "Scenario YAML to write; secrets go to a CSV beside it (NAME.csv)")
       ->required();

@@ -4,6 +4,7 @@
 
 #include "sio/common/file_io.hpp"
 #include "sio/common/session_json.hpp"
+#include "sio/converter/converter.hpp"
 #include "sio/replayer/engine.hpp"
 #include "sio/replayer/report.hpp"
 #include "sio/replayer/script.hpp"
@@ -12,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <unistd.h>
 
 namespace sio::cli {
 namespace {
@@ -35,11 +37,43 @@ struct ReplayArgs {
   bool no_cookie_jar = false;
 };
 
+/// A recording, HAR or capture given instead of a scenario: converted with the defaults of
+/// `sioreplay convert` into a temporary scenario (YAML + payload CSV), then loaded from there.
+Result<replayer::Script> load_converted(const std::string& path, const replayer::LoadOptions& lo) {
+  auto rec = load_recording_input(path);
+  if (!rec) return fail(std::move(rec).error());
+  converter::ConvertOptions co;
+  co.payload_file = "scenario.csv";
+  const auto slash = path.rfind('/');
+  co.source_name = slash == std::string::npos ? path : path.substr(slash + 1);
+  auto conv = converter::convert(*rec, co);
+  if (!conv) return fail(conv.error().within(path));
+  char dir_template[] = "/tmp/sioreplay-scenario-XXXXXX";
+  const char* dir = ::mkdtemp(dir_template);
+  if (!dir) return fail(errc::io_error, "cannot create a temporary folder for the scenario");
+  const std::string yaml = std::string(dir) + "/scenario.yml";
+  const std::string csv = std::string(dir) + "/scenario.csv";
+  Status written = write_file_atomically(yaml, conv->yaml);
+  if (written && !conv->csv.empty()) written = write_file_atomically(csv, conv->csv);
+  Result<replayer::Script> script = written ? replayer::load_script(yaml, lo)
+                                            : Result<replayer::Script>(fail(written.error()));
+  std::remove(yaml.c_str());
+  std::remove(csv.c_str());
+  ::rmdir(dir);
+  if (script)
+    std::fprintf(stderr,
+                 "sioreplay replay: %s: %zu session(s) converted to %zu scenario(s) with the "
+                 "defaults of `sioreplay convert` (use it to edit the scenario)\n",
+                 path.c_str(), rec->sessions.size(), conv->scenarios);
+  return script;
+}
+
 int run_replay(ReplayArgs& a) {
   replayer::LoadOptions lo;
   lo.environment = a.environment;
   lo.target = a.target;
-  auto script = replayer::load_script(a.script, lo);
+  auto script = is_recording_input(a.script) ? load_converted(a.script, lo)
+                                             : replayer::load_script(a.script, lo);
   if (!script) {
     std::fprintf(stderr, "sioreplay replay: error: %s\n", script.error().message().c_str());
     return exit_failure;
@@ -130,7 +164,9 @@ void add_replay(CLI::App& app, int& exit_code) {
   auto* sub = app.add_subcommand(
       "replay",
       "Run an Artillery v2 Socket.IO scenario (YAML) at N x load, with a cookie jar per user");
-  sub->add_option("script", a->script, "Scenario YAML (Artillery v2, engine: socketio)")
+  sub->add_option("script", a->script,
+                  "Scenario YAML (Artillery v2, engine: socketio), or a recording, HAR or "
+                  "pcap/pcapng capture (converted with the defaults of `sioreplay convert`)")
       ->required();
   sub->add_option("--scale", a->engine.scale, "Multiply every phase's arrivals (and maxVusers)")
       ->capture_default_str();
