@@ -493,7 +493,8 @@ Status Reader::run() {
       if ((stats_.packets & 1023) == 0 || n == PacketSource::Next::timeout) {
         const auto now = clock::now();
         if (options_.progress && now >= next_progress) {
-          options_.progress(src_, stats_.packets, tcp_.stats().connections);
+          options_.progress(src_, stats_.packets, tcp_.stats().connections,
+                            builder_.sessions_seen());
           next_progress = now + std::chrono::milliseconds(250);
         }
         if (options_.duration_s > 0 &&

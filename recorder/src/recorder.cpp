@@ -34,20 +34,23 @@ InputFormat sniff_format(std::string_view head) noexcept {
 namespace {
 
 /// The progress line of a capture being read (stderr, overwritten in place).
-void show_progress(const wire::PacketSource& src, std::uint64_t packets, std::uint64_t flows) {
+void show_progress(const wire::PacketSource& src, std::uint64_t packets, std::uint64_t flows,
+                   std::uint64_t sessions) {
   static const auto started = std::chrono::steady_clock::now();
   const double s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   const double mb = static_cast<double>(src.bytes_read()) / 1e6;
   if (src.size() > 0)
-    std::fprintf(stderr, "\r  %s: %.0f%%  %.0f MB  %.0f MB/s  %llu packets  %llu flows   ",
+    std::fprintf(stderr,
+                 "\r  %s: %.0f%%  %.0f MB  %.0f MB/s  %llu packets  %llu flows  %llu sessions   ",
                  src.name().c_str(),
                  100.0 * static_cast<double>(src.bytes_read()) / static_cast<double>(src.size()),
                  mb, s > 0 ? mb / s : 0.0, static_cast<unsigned long long>(packets),
-                 static_cast<unsigned long long>(flows));
+                 static_cast<unsigned long long>(flows), static_cast<unsigned long long>(sessions));
   else
-    std::fprintf(stderr, "\r  %s: %.0f s  %llu packets  %llu flows   ", src.name().c_str(), s,
-                 static_cast<unsigned long long>(packets), static_cast<unsigned long long>(flows));
+    std::fprintf(stderr, "\r  %s: %.0f s  %llu packets  %llu flows  %llu sessions   ",
+                 src.name().c_str(), s, static_cast<unsigned long long>(packets),
+                 static_cast<unsigned long long>(flows), static_cast<unsigned long long>(sessions));
 }
 
 Status read_capture(std::unique_ptr<wire::PacketSource> src, const RecordOptions& options,

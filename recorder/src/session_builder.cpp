@@ -51,6 +51,7 @@ SessionDraft& SessionBuilder::session(const std::string& sid, const std::string&
   draft->meta.sid = sid;
   draft->leg = leg;
   draft->key = key;
+  ++sessions_seen_;
   SessionDraft& ref = *draft;
   drafts_.push_back(std::move(draft));
   by_sid_.emplace(key, &ref);

@@ -3,6 +3,7 @@
 /// (truth.json), in order per direction, whatever the capture's format, link type, transport,
 /// compression, Engine.IO version or encryption; damaged captures keep what is intact.
 
+#include "../support/cli.hpp"
 #include "../support/paths.hpp"
 #include "../support/truth.hpp"
 
@@ -11,7 +12,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <fstream>
+#include <functional>
 #include <set>
 
 namespace sio::recorder {
@@ -165,6 +168,82 @@ TEST(PcapTruthTest, TlsWithoutKeysIsReportedAsEncrypted) {
   ASSERT_EQ(stats.size(), 1u);
   EXPECT_GT(stats[0].pcap.encrypted.size(), 0u);
   EXPECT_EQ(stats[0].pcap.tls_decrypted, 0u);
+}
+
+/// b9.pcap rewritten as a pcapng whose Decryption Secrets Block holds b9's key log, the way
+/// `editcap --inject-secrets tls,keys.log` writes it: section header, secrets, interface,
+/// one Enhanced Packet Block per packet (microsecond timestamps, the default resolution).
+std::string pcapng_with_secrets(const std::string& pcap, const std::string& keylog) {
+  std::string out;
+  const auto u16 = [&](std::uint16_t v) { out.append(reinterpret_cast<const char*>(&v), 2); };
+  const auto u32 = [&](std::uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+  const auto pad = [&] { out.append((4 - out.size() % 4) % 4, '\0'); };
+  const auto block = [&](std::uint32_t type, const std::function<void()>& body) {
+    const std::size_t start = out.size();
+    u32(type);
+    u32(0); // total length, patched below
+    body();
+    pad();
+    const auto total = static_cast<std::uint32_t>(out.size() - start + 4);
+    u32(total);
+    std::memcpy(out.data() + start + 4, &total, 4);
+  };
+  const auto rd32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    std::memcpy(&v, pcap.data() + at, 4);
+    return v;
+  };
+  block(0x0A0D0D0A, [&] { // section header: byte-order magic, version 1.0, length unknown
+    u32(0x1A2B3C4D);
+    u16(1);
+    u16(0);
+    u32(0xffffffff);
+    u32(0xffffffff);
+  });
+  block(0x0000000A, [&] { // decryption secrets: TLS key log
+    u32(0x544c534b);
+    u32(static_cast<std::uint32_t>(keylog.size()));
+    out += keylog;
+  });
+  block(0x00000001, [&] { // interface: the pcap's link type and snap length
+    u16(static_cast<std::uint16_t>(rd32(20)));
+    u16(0);
+    u32(rd32(16));
+  });
+  for (std::size_t at = 24; at + 16 <= pcap.size();) {
+    const std::uint64_t us = std::uint64_t{rd32(at)} * 1'000'000 + rd32(at + 4);
+    const std::uint32_t caplen = rd32(at + 8), len = rd32(at + 12);
+    block(0x00000006, [&] {
+      u32(0);
+      u32(static_cast<std::uint32_t>(us >> 32));
+      u32(static_cast<std::uint32_t>(us));
+      u32(caplen);
+      u32(len);
+      out.append(pcap, at + 16, caplen);
+    });
+    at += 16 + caplen;
+  }
+  return out;
+}
+
+TEST(PcapTruthTest, TlsKeysFromAPcapngDecryptionSecretsBlock) {
+  const std::string pcap = test::slurp(test::sample("pcap/b9/b9.pcap"));
+  ASSERT_EQ(pcap.substr(0, 4), std::string("\xd4\xc3\xb2\xa1", 4)); // little-endian, microseconds
+  const std::string file = ::testing::TempDir() + "b9-dsb.pcapng";
+  std::ofstream(file, std::ios::binary)
+      << pcapng_with_secrets(pcap, test::slurp(test::sample("pcap/b9/keys.log")));
+  std::vector<InputStats> stats;
+  RecordOptions o;
+  o.inputs = {file}; // no --keylog: the keys come from the file itself
+  auto rec = record(o, stats);
+  std::remove(file.c_str());
+  ASSERT_TRUE(rec) << rec.error().message();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].format, "pcapng");
+  EXPECT_EQ(stats[0].pcap.tls_decrypted, stats[0].pcap.tls_connections);
+  EXPECT_TRUE(stats[0].pcap.encrypted.empty());
+  EXPECT_EQ(rec->sessions.size(), 1u);
+  expect_clients_match(*rec, test::sample("pcap/b9/truth.json"));
 }
 
 TEST(PcapTruthTest, ProxyLegsClientUpstreamAndBoth) {

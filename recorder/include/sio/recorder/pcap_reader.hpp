@@ -32,7 +32,8 @@ struct PcapOptions {
     return l;
   }();
   /// Called about every 250 ms of wall time while reading (progress display); may be empty.
-  std::function<void(const wire::PacketSource&, std::uint64_t packets, std::uint64_t flows)>
+  std::function<void(const wire::PacketSource&, std::uint64_t packets, std::uint64_t flows,
+                     std::uint64_t sessions)>
       progress;
   /// Set from a signal handler or another thread to stop reading (live capture); optional.
   const std::atomic<bool>* stop = nullptr;

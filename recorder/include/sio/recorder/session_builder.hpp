@@ -119,6 +119,8 @@ public:
   std::vector<Diagnostic> take_diagnostics() { return std::move(diagnostics_); }
   /// Sessions still open.
   [[nodiscard]] std::size_t open_sessions() const noexcept { return drafts_.size(); }
+  /// Sessions (and proxy legs of sessions) seen so far, ended or not.
+  [[nodiscard]] std::uint64_t sessions_seen() const noexcept { return sessions_seen_; }
 
 private:
   void decode_session(SessionDraft& d, Session& out);
@@ -139,6 +141,7 @@ private:
   /// long capture does not keep a string per HTTP exchange it ever read.
   std::unordered_map<std::uint32_t, std::pair<std::string, bool>> origins_;
   std::uint32_t next_origin_ = 0;
+  std::uint64_t sessions_seen_ = 0;
   std::vector<PageExchange> page_exchanges_;
   std::vector<Diagnostic> diagnostics_;
   std::uint64_t next_seq_ = 0;
