@@ -1,4 +1,5 @@
-/// `sioreplay record`: HAR files in, a recording (JSON Lines) out.
+/// `sioreplay record`: HAR files, pcap/pcapng captures or a live interface in, a recording
+/// (JSON Lines) out.
 
 #include "commands.hpp"
 
@@ -151,7 +152,10 @@ void add_record(CLI::App& app, int& exit_code) {
       "Exit 1 when an input is unreadable or malformed (the error names the file and the\n"
       "place) or holds no Socket.IO traffic; no output file is left behind then. A damaged\n"
       "capture (truncated, lost packets) keeps its intact sessions: exit 0 with a warning and\n"
-      "the damage listed in the diagnostics.");
+      "the damage listed in the diagnostics.\n"
+      "Captures are decoded session by session as sessions end (memory stays flat on big\n"
+      "files); a live capture announces each ended session on stderr and flushes every open\n"
+      "one at SIGINT/SIGTERM. See docs/pcap.md.");
   sub->callback([args, &exit_code] { exit_code = run_record(*args); });
 }
 
