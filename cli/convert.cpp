@@ -127,8 +127,7 @@ void add_convert(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<ConvertArgs>();
   auto* sub = app.add_subcommand(
       "convert", "Turn a recording (or a HAR) into an Artillery v2 scenario (YAML + payload CSV)");
-  sub->add_option("input", a->input, "Recording (.jsonl), HAR, or pcap/pcapng capture")
-      ->required();
+  sub->add_option("input", a->input, "Recording (.jsonl), HAR, or pcap/pcapng capture")->required();
   sub->add_option("-o,--output", a->output,
                   "Scenario YAML to write; secrets go to a CSV beside it (NAME.csv)")
       ->required();

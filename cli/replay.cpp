@@ -55,8 +55,8 @@ Result<replayer::Script> load_converted(const std::string& path, const replayer:
   const std::string csv = std::string(dir) + "/scenario.csv";
   Status written = write_file_atomically(yaml, conv->yaml);
   if (written && !conv->csv.empty()) written = write_file_atomically(csv, conv->csv);
-  Result<replayer::Script> script = written ? replayer::load_script(yaml, lo)
-                                            : Result<replayer::Script>(fail(written.error()));
+  Result<replayer::Script> script =
+      written ? replayer::load_script(yaml, lo) : Result<replayer::Script>(fail(written.error()));
   std::remove(yaml.c_str());
   std::remove(csv.c_str());
   ::rmdir(dir);

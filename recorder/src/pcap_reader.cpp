@@ -5,8 +5,8 @@
 #include "traffic.hpp"
 
 #include <chrono>
-#include <vector>
 #include <unordered_set>
+#include <vector>
 
 namespace sio::recorder {
 namespace {
@@ -517,9 +517,8 @@ Status Reader::run() {
 void Reader::flush_ended(std::int64_t now_ns) {
   if (!options_.sink) return;
   constexpr std::int64_t grace_us = 10'000'000; // responses still in flight after a close
-  stats_.proxied_sessions += builder_.flush_ended(now_ns / 1000, grace_us,
-                                                  options_.session_idle_us, options_.leg,
-                                                  *options_.sink);
+  stats_.proxied_sessions += builder_.flush_ended(now_ns / 1000, grace_us, options_.session_idle_us,
+                                                  options_.leg, *options_.sink);
 }
 
 } // namespace

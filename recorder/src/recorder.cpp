@@ -347,10 +347,9 @@ std::string summary(const Recording& rec, const std::vector<InputStats>& stats) 
 std::string summary(const RecordingTotals& rec, const std::vector<InputStats>& stats) {
   std::ostringstream o;
   const std::uint64_t messages = rec.messages;
-  o << "sioreplay record: " << rec.sessions << " session"
-    << (rec.sessions == 1 ? "" : "s") << ", " << messages << " Socket.IO message"
-    << (messages == 1 ? "" : "s") << ", " << rec.diagnostics.size() << " diagnostic"
-    << (rec.diagnostics.size() == 1 ? "" : "s") << "\n";
+  o << "sioreplay record: " << rec.sessions << " session" << (rec.sessions == 1 ? "" : "s") << ", "
+    << messages << " Socket.IO message" << (messages == 1 ? "" : "s") << ", "
+    << rec.diagnostics.size() << " diagnostic" << (rec.diagnostics.size() == 1 ? "" : "s") << "\n";
   for (const auto& st : stats) {
     if (st.format != "har") {
       const PcapStats& p = st.pcap;

@@ -82,7 +82,8 @@ void SessionBuilder::forget(const std::vector<SessionDraft*>& gone) {
     by_sid_.erase(d->key); // (meta may be moved out already)
     for (const auto o : d->origins) origins_.erase(o);
   }
-  std::erase_if(drafts_, [&](const std::unique_ptr<SessionDraft>& d) { return set.count(d.get()); });
+  std::erase_if(drafts_,
+                [&](const std::unique_ptr<SessionDraft>& d) { return set.count(d.get()); });
   std::erase_if(page_exchanges_, [](const PageExchange& x) { return x.attached; });
 }
 

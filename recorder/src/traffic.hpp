@@ -34,7 +34,7 @@ struct Exchange {
   bool has_timings = false;
   std::string resource_type, pageref, server_ip;
   std::string client_addr, server_addr; ///< TCP endpoints "ip:port" (captures; empty for HARs)
-  std::string method, url; ///< absolute URL
+  std::string method, url;              ///< absolute URL
   std::vector<Header> req_headers;
   std::vector<Header> req_cookies; ///< HAR request.cookies (used when no Cookie header)
   bool has_post = false;           ///< the request has a body

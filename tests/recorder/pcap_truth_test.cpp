@@ -105,8 +105,8 @@ void expect_truth_minus_lost(const Recording& rec, const std::string& truth_path
     std::size_t w = 0;
     for (const auto& g : got) {
       while (w < want.size() && want[w] != g) skipped_labels.insert(label(dir, want[w++]));
-      ASSERT_LT(w, want.size()) << dir << ": recorded message not in the truth (in order): "
-                                << g.dump();
+      ASSERT_LT(w, want.size()) << dir
+                                << ": recorded message not in the truth (in order): " << g.dump();
       ++w;
     }
     while (w < want.size()) skipped_labels.insert(label(dir, want[w++]));
@@ -140,24 +140,23 @@ TEST_P(PcapSamples, MessagesEqualTruthInOrder) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Captures, PcapSamples,
-    ::testing::Values(Case{"b1/b1.pcap", "b1/truth.json", nullptr, 1},
-                      Case{"b2/b2.pcap", "b2/truth.json", nullptr, 1},
-                      Case{"b3/b3.pcap", "b3/truth.json", nullptr, 1},
-                      Case{"b4/b4.pcap", "b4/truth.json", nullptr, 1},
-                      Case{"b5/b5.pcap", "b5/truth.json", nullptr, 2},
-                      Case{"b6/b6.pcapng", "b6/truth.json", nullptr, 1},
-                      Case{"b7/b7.pcap", "b7/truth.json", nullptr, 1},
-                      Case{"b7/b7-sll1.pcap", "b7/truth.json", nullptr, 1},
-                      Case{"b8/b8.pcap", "b8/truth.json", nullptr, 20},
-                      Case{"b9/b9.pcap", "b9/truth.json", "b9/keys.log", 1}),
-    [](const auto& case_info) {
-      std::string n = case_info.param.file;
-      for (auto& ch : n)
-        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(Captures, PcapSamples,
+                         ::testing::Values(Case{"b1/b1.pcap", "b1/truth.json", nullptr, 1},
+                                           Case{"b2/b2.pcap", "b2/truth.json", nullptr, 1},
+                                           Case{"b3/b3.pcap", "b3/truth.json", nullptr, 1},
+                                           Case{"b4/b4.pcap", "b4/truth.json", nullptr, 1},
+                                           Case{"b5/b5.pcap", "b5/truth.json", nullptr, 2},
+                                           Case{"b6/b6.pcapng", "b6/truth.json", nullptr, 1},
+                                           Case{"b7/b7.pcap", "b7/truth.json", nullptr, 1},
+                                           Case{"b7/b7-sll1.pcap", "b7/truth.json", nullptr, 1},
+                                           Case{"b8/b8.pcap", "b8/truth.json", nullptr, 20},
+                                           Case{"b9/b9.pcap", "b9/truth.json", "b9/keys.log", 1}),
+                         [](const auto& case_info) {
+                           std::string n = case_info.param.file;
+                           for (auto& ch : n)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
 
 TEST(PcapTruthTest, TlsWithoutKeysIsReportedAsEncrypted) {
   std::vector<InputStats> stats;
@@ -299,8 +298,7 @@ TEST(PcapTruthTest, DamagedCapturesKeepWhatIsIntact) {
     expect_truth_minus_lost(*rec, test::sample("pcap/b10/truth.json"), lost);
     EXPECT_FALSE(rec->diagnostics.empty());
     if (file == "b1-truncated.pcap") {
-      EXPECT_NE(stats[0].pcap.damage.find("packet 120"), std::string::npos)
-          << stats[0].pcap.damage;
+      EXPECT_NE(stats[0].pcap.damage.find("packet 120"), std::string::npos) << stats[0].pcap.damage;
       EXPECT_EQ(stats[0].pcap.packets, 119u);
     } else {
       EXPECT_GE(stats[0].pcap.gaps, 4u);

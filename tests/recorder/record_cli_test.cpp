@@ -164,8 +164,8 @@ TEST_F(RecordPcapCli, CaptureGivesTheSameKindOfRecording) {
 
 TEST_F(RecordPcapCli, DamagedCaptureKeepsWhatIsIntactWithAWarning) {
   const fs::path out = dir_ / "rec.jsonl";
-  const CliRun r = run("record '" + test::sample("pcap/b10/b1-truncated.pcap") + "' -o '" +
-                       out.string() + "'");
+  const CliRun r =
+      run("record '" + test::sample("pcap/b10/b1-truncated.pcap") + "' -o '" + out.string() + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("warning: damaged capture"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("packet 120"), std::string::npos) << r.err;
@@ -182,8 +182,7 @@ TEST_F(RecordPcapCli, BadCapturesNameTheFileAndPlace) {
   EXPECT_NE(r.err.find("no Socket.IO traffic"), std::string::npos) << r.err;
   // An unsupported link type.
   write_pcap(dir_ / "usb.pcap", 189, "");
-  r = run("record '" + (dir_ / "usb.pcap").string() + "' -o '" + (dir_ / "o.jsonl").string() +
-          "'");
+  r = run("record '" + (dir_ / "usb.pcap").string() + "' -o '" + (dir_ / "o.jsonl").string() + "'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("usb.pcap"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
@@ -237,8 +236,8 @@ TEST_F(RecordPcapCli, MaxSessionsStopsOnceThatManyEnded) {
   const std::string text = slurp(out);
   EXPECT_NE(text.find(R"("sessions":5,)"), std::string::npos) << text.substr(0, 300);
   EXPECT_NE(r.err.find("sioreplay record: 5 sessions"), std::string::npos) << r.err;
-  const CliRun bad = run("record '" + test::sample("pcap/b8/b8.pcap") +
-                         "' --session-idle 0 -o '" + out.string() + "'");
+  const CliRun bad = run("record '" + test::sample("pcap/b8/b8.pcap") + "' --session-idle 0 -o '" +
+                         out.string() + "'");
   EXPECT_EQ(bad.code, 2) << bad.err;
 }
 

@@ -65,18 +65,20 @@ public:
   }
   void on_response(const HttpRequest* req, const HttpResponse& r) override {
     responses.push_back({req != nullptr, req ? *req : HttpRequest{}, r});
-    log.push_back("RESP " + describe(r) + " " + std::to_string(r.status) + " " + r.reason +
-                  " to " + (req ? req->method + " " + req->target : std::string("?")));
+    log.push_back("RESP " + describe(r) + " " + std::to_string(r.status) + " " + r.reason + " to " +
+                  (req ? req->method + " " + req->target : std::string("?")));
   }
   void on_upgrade(const HttpRequest* req, const HttpResponse& r) override {
     upgrades.push_back({req != nullptr, req ? *req : HttpRequest{}, r});
     log.push_back("UPGRADE " + describe(r) + " to " + (req ? req->target : std::string("?")));
   }
-  void on_raw(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset,
-              std::int64_t, std::uint64_t packet) override {
+  void on_raw(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset, std::int64_t,
+              std::uint64_t packet) override {
     const int i = side == Side::client ? 0 : 1;
-    if (raw[i].empty()) raw_start[i] = offset;
-    else if (offset != raw_next[i]) raw_contiguous = false;
+    if (raw[i].empty())
+      raw_start[i] = offset;
+    else if (offset != raw_next[i])
+      raw_contiguous = false;
     raw[i].append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
     raw_next[i] = offset + bytes.size();
     raw_packets[i].push_back(packet);
@@ -136,9 +138,15 @@ struct Seg {
   std::string bytes;
   std::uint64_t gap = 0;
 };
-Seg C(std::string b) { return {Side::client, std::move(b), 0}; }
-Seg S(std::string b) { return {Side::server, std::move(b), 0}; }
-Seg Gap(Side side, std::uint64_t n) { return {side, {}, n}; }
+Seg C(std::string b) {
+  return {Side::client, std::move(b), 0};
+}
+Seg S(std::string b) {
+  return {Side::server, std::move(b), 0};
+}
+Seg Gap(Side side, std::uint64_t n) {
+  return {side, {}, n};
+}
 
 std::span<const std::uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -191,13 +199,17 @@ std::string gzip(const std::string& plain, int window_bits = 16 + 15) {
   deflateEnd(&z);
   return out;
 }
-std::string zlib_deflate(const std::string& plain) { return gzip(plain, 15); }
-std::string raw_deflate(const std::string& plain) { return gzip(plain, -15); }
+std::string zlib_deflate(const std::string& plain) {
+  return gzip(plain, 15);
+}
+std::string raw_deflate(const std::string& plain) {
+  return gzip(plain, -15);
+}
 
 std::string response(const std::string& status, const std::string& headers,
                      const std::string& body) {
-  return "HTTP/1.1 " + status + "\r\n" + headers + "Content-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+  return "HTTP/1.1 " + status + "\r\n" + headers +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 // ---- basic framing ---------------------------------------------------------------------------
@@ -392,8 +404,8 @@ TEST(HttpStream, SameResultsWhateverTheSegmentation) {
     for (std::size_t cut = 1; cut < all.size(); ++cut) {
       std::vector<Seg> split = segs;
       split[static_cast<std::size_t>(side)].bytes = all.substr(0, cut);
-      split.insert(split.begin() + side + 1, {segs[static_cast<std::size_t>(side)].side,
-                                              all.substr(cut), 0});
+      split.insert(split.begin() + side + 1,
+                   {segs[static_cast<std::size_t>(side)].side, all.substr(cut), 0});
       Recorder r;
       HttpConnection conn(r);
       play(conn, split);
@@ -501,7 +513,8 @@ TEST(HttpStream, EngineIoPollingExchange) {
         S("HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Length: " +
           std::to_string(open.size()) +
           "\r\ncache-control: no-store\r\nSet-Cookie: route=a1; Path=/\r\n"
-          "Date: Sat, 01 Jan 2022 00:00:00 GMT\r\nConnection: keep-alive\r\n\r\n" + open),
+          "Date: Sat, 01 Jan 2022 00:00:00 GMT\r\nConnection: keep-alive\r\n\r\n" +
+          open),
         C("POST /socket.io/?EIO=4&transport=polling&t=OvzW4dA&sid=lv_VI97HAXpY6yYWAAAC "
           "HTTP/1.1\r\nHost: 127.0.0.1:4080\r\nContent-Type: text/plain;charset=UTF-8\r\n"
           "Content-Length: 2\r\nCookie: route=a1\r\n\r\n40"),
@@ -528,14 +541,17 @@ const std::string ws_response =
 
 TEST(HttpStream, UpgradeHandsOnEveryLaterByte) {
   const std::string client_frame = "\x81\x85\x01\x02\x03\x04qwert"; // masked "2probe"-like
-  const std::string server_frame = "\x81\x06" "3probe";
+  const std::string server_frame = "\x81\x06"
+                                   "3probe";
   for (const std::size_t piece : {0u, 1u, 5u}) {
     SCOPED_TRACE(piece);
     Recorder r;
     HttpConnection conn(r);
     play(conn,
-         {C(ws_request + client_frame), S(ws_response + server_frame), C(std::string("\x88\x80\0\0\0\0", 6)),
-          S("\x81\x01" "6")},
+         {C(ws_request + client_frame), S(ws_response + server_frame),
+          C(std::string("\x88\x80\0\0\0\0", 6)),
+          S("\x81\x01"
+            "6")},
          piece);
     EXPECT_TRUE(conn.upgraded());
     ASSERT_EQ(r.upgrades.size(), 1u);
@@ -545,7 +561,8 @@ TEST(HttpStream, UpgradeHandsOnEveryLaterByte) {
     EXPECT_EQ(r.requests.size(), 1u);
     EXPECT_TRUE(r.responses.empty());
     EXPECT_EQ(r.raw[0], client_frame + std::string("\x88\x80\0\0\0\0", 6));
-    EXPECT_EQ(r.raw[1], server_frame + "\x81\x01" "6");
+    EXPECT_EQ(r.raw[1], server_frame + "\x81\x01"
+                                       "6");
     EXPECT_EQ(r.raw_start[0], ws_request.size());
     EXPECT_EQ(r.raw_start[1], ws_response.size());
     EXPECT_TRUE(r.raw_contiguous);
@@ -559,12 +576,18 @@ TEST(HttpStream, UpgradeHandsOnEveryLaterByte) {
 TEST(HttpStream, GapAfterUpgradeIsPassedOn) {
   Recorder r;
   HttpConnection conn(r);
-  play(conn, {C(ws_request), S(ws_response), S("\x81\x01" "a"), Gap(Side::server, 10),
-              S("\x81\x01" "b")});
+  play(conn, {C(ws_request), S(ws_response),
+              S("\x81\x01"
+                "a"),
+              Gap(Side::server, 10),
+              S("\x81\x01"
+                "b")});
   ASSERT_EQ(r.count(Kind::gap), 1u);
   EXPECT_EQ(r.errors[0].offset, ws_response.size() + 3);
   EXPECT_EQ(r.errors[0].side, Side::server);
-  EXPECT_EQ(r.raw[1], "\x81\x01" "a\x81\x01" "b");
+  EXPECT_EQ(r.raw[1], "\x81\x01"
+                      "a\x81\x01"
+                      "b");
 }
 
 TEST(HttpStream, RefusedUpgradeReadsHeldBytesAsHttp) {
@@ -729,8 +752,8 @@ TEST(HttpStream, GapInsideRequestHead) {
 TEST(HttpStream, GapInReadUntilCloseBody) {
   Recorder r;
   HttpConnection conn(r);
-  play(conn, {C("GET / HTTP/1.1\r\n\r\n"), S("HTTP/1.1 200 OK\r\n\r\nabc"),
-              Gap(Side::server, 4), S("def")});
+  play(conn, {C("GET / HTTP/1.1\r\n\r\n"), S("HTTP/1.1 200 OK\r\n\r\nabc"), Gap(Side::server, 4),
+              S("def")});
   EXPECT_TRUE(r.responses.empty());
   EXPECT_EQ(r.count(Kind::gap), 1u);
   EXPECT_EQ(r.errors.size(), 1u);
@@ -800,8 +823,9 @@ TEST(HttpStream, HeadOverTheLimit) {
   limits.max_head = 200;
   Recorder r;
   HttpConnection conn(r, limits);
-  play(conn, {C("GET /big HTTP/1.1\r\nX-Big: " + std::string(300, 'x') +
-                "\r\n\r\nGET /small HTTP/1.1\r\n\r\n")},
+  play(conn,
+       {C("GET /big HTTP/1.1\r\nX-Big: " + std::string(300, 'x') +
+          "\r\n\r\nGET /small HTTP/1.1\r\n\r\n")},
        1);
   ASSERT_EQ(r.requests.size(), 1u);
   EXPECT_EQ(r.requests[0].target, "/small");
@@ -837,7 +861,8 @@ TEST(HttpStream, ManyMessagesCostLinearTime) {
   // 20000 polling exchanges fed a few bytes at a time: quadratic buffering would take minutes.
   std::string client, server;
   for (int i = 0; i < 20000; ++i) {
-    client += "POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nContent-Length: 2\r\n\r\n40";
+    client +=
+        "POST /socket.io/?EIO=4&transport=polling&sid=x HTTP/1.1\r\nContent-Length: 2\r\n\r\n40";
     server += response("200 OK", "Content-Type: text/html\r\n", "ok");
   }
   Recorder r;
@@ -889,7 +914,8 @@ TEST(HttpStream, MutatedStreamsNeverCrash) {
     while (ci < c.size() || si < s.size()) {
       const bool client_turn = si >= s.size() || (ci < c.size() && rng() % 2 == 0);
       const std::size_t n = 1 + rng() % 40;
-      if (rng() % 25 == 0) segs.push_back(Gap(client_turn ? Side::client : Side::server, rng() % 9));
+      if (rng() % 25 == 0)
+        segs.push_back(Gap(client_turn ? Side::client : Side::server, rng() % 9));
       if (client_turn) {
         segs.push_back(C(c.substr(ci, n)));
         ci += n;

@@ -46,9 +46,9 @@ std::string frame(std::uint8_t first, const std::string& payload, bool masked = 
 class Deflater {
 public:
   explicit Deflater(int window_bits, bool takeover = true) : takeover_(takeover) {
-    EXPECT_EQ(deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -window_bits, 8,
-                           Z_DEFAULT_STRATEGY),
-              Z_OK);
+    EXPECT_EQ(
+        deflateInit2(&z_, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -window_bits, 8, Z_DEFAULT_STRATEGY),
+        Z_OK);
   }
   ~Deflater() { deflateEnd(&z_); }
   Deflater(const Deflater&) = delete;
@@ -106,8 +106,7 @@ struct Part {
 
 /// Feeds parts as packets 1, 2, ... (time = packet * 1000), each cut into feeds of `piece` bytes
 /// when piece > 0, then closes.
-Got run(WsStream& ws, const std::vector<Part>& parts, std::size_t piece = 0,
-        bool close = true) {
+Got run(WsStream& ws, const std::vector<Part>& parts, std::size_t piece = 0, bool close = true) {
   Collector c;
   std::uint64_t off = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -210,7 +209,8 @@ TEST(WsExtensions, Errors) {
 // ---- frames ----------------------------------------------------------------------------------
 
 TEST(WsStream, UnmaskedAndMaskedFrames) {
-  const std::string s = frame(FIN | TEXT, "42[\"hello\"]") + frame(FIN | BINARY, std::string("\0\1\2", 3));
+  const std::string s =
+      frame(FIN | TEXT, "42[\"hello\"]") + frame(FIN | BINARY, std::string("\0\1\2", 3));
   Got g = run_stream(Side::server, {}, {{s}});
   ASSERT_EQ(g.messages.size(), 2u);
   EXPECT_EQ(g.messages[0].opcode, TEXT);
@@ -222,8 +222,8 @@ TEST(WsStream, UnmaskedAndMaskedFrames) {
   EXPECT_EQ(g.messages[1].offset, 13u);
   EXPECT_TRUE(g.errors.empty());
 
-  const std::string c = frame(FIN | TEXT, "2probe", true, 0x01020304) +
-                        frame(FIN | TEXT, "5", true, 0xdeadbeef);
+  const std::string c =
+      frame(FIN | TEXT, "2probe", true, 0x01020304) + frame(FIN | TEXT, "5", true, 0xdeadbeef);
   g = run_stream(Side::client, {}, {{c}});
   ASSERT_EQ(g.messages.size(), 2u);
   EXPECT_EQ(g.messages[0].payload, "2probe");
@@ -247,7 +247,10 @@ TEST(WsStream, AllLengthEncodings) {
     EXPECT_TRUE(g.errors.empty());
   }
   // A longer encoding than needed is accepted (RFC 6455 asks for the minimal one, peers may not).
-  Got g = run_stream(Side::server, {}, {{std::string("\x81\x7e\x00\x03" "abc", 7)}});
+  Got g = run_stream(Side::server, {},
+                     {{std::string("\x81\x7e\x00\x03"
+                                   "abc",
+                                   7)}});
   ASSERT_EQ(g.messages.size(), 1u);
   EXPECT_EQ(g.messages[0].payload, "abc");
 }
@@ -272,10 +275,15 @@ TEST(WsStream, FragmentsWithAnInterleavedPing) {
 }
 
 TEST(WsStream, CloseFrameIsDelivered) {
-  Got g = run_stream(Side::server, {}, {{frame(FIN | CLOSE, std::string("\x03\xe8" "bye", 5))}});
+  Got g = run_stream(Side::server, {},
+                     {{frame(FIN | CLOSE, std::string("\x03\xe8"
+                                                      "bye",
+                                                      5))}});
   ASSERT_EQ(g.messages.size(), 1u);
   EXPECT_EQ(g.messages[0].opcode, CLOSE);
-  EXPECT_EQ(g.messages[0].payload, std::string("\x03\xe8" "bye", 5));
+  EXPECT_EQ(g.messages[0].payload, std::string("\x03\xe8"
+                                               "bye",
+                                               5));
 }
 
 // ---- permessage-deflate ----------------------------------------------------------------------
@@ -435,8 +443,8 @@ TEST(WsStream, GapInsideAFrameScansForTheNextHeader) {
   const std::string c = frame(FIN | TEXT, "42[\"third\"]");
   // The gap cuts b in two; its tail is text, which no header byte pattern matches.
   for (const std::size_t piece : {0u, 1u, 3u}) {
-    Got g = run_stream(Side::server, {},
-                       {{a + b.substr(0, 10)}, {"", 5}, {b.substr(15) + c}}, piece);
+    Got g =
+        run_stream(Side::server, {}, {{a + b.substr(0, 10)}, {"", 5}, {b.substr(15) + c}}, piece);
     EXPECT_EQ(payloads(g), "1:" + a.substr(2) + "|1:42[\"third\"]|") << piece;
     EXPECT_EQ(g.errors.size(), 1u);
   }
@@ -492,7 +500,8 @@ TEST(WsStream, GapWithContextTakeoverStops) {
 TEST(WsStream, GapInsideAFragmentedMessageLosesIt) {
   // (Payload bytes chosen so that no byte after f3's first one looks like a header: a length
   // byte of 1 or 2 would pass for a text or binary frame.)
-  const std::string f1 = frame(TEXT, "par"), f2 = frame(CONT, "tial"), f3 = frame(FIN | CONT, "!!!");
+  const std::string f1 = frame(TEXT, "par"), f2 = frame(CONT, "tial"),
+                    f3 = frame(FIN | CONT, "!!!");
   const std::string next = frame(FIN | TEXT, "whole");
   Got g = run_stream(Side::server, {}, {{f1}, {"", f2.size()}, {f3 + next}});
   // f3 is a continuation: after a gap no message is open, so it is not where parsing resumes.
@@ -549,8 +558,8 @@ TEST(WsStream, MaxMessage) {
   ASSERT_EQ(g.errors.size(), 1u);
   EXPECT_NE(g.errors[0].second.find("limit"), std::string::npos);
   g = run_stream(Side::server, {},
-                 {{frame(TEXT, std::string(60, 'a')) + frame(FIN | CONT, std::string(41, 'b'))}},
-                 0, 100);
+                 {{frame(TEXT, std::string(60, 'a')) + frame(FIN | CONT, std::string(41, 'b'))}}, 0,
+                 100);
   EXPECT_TRUE(g.messages.empty());
   EXPECT_EQ(g.errors.size(), 1u);
   Deflater server(15);
@@ -625,8 +634,8 @@ public:
     ws[0] = std::make_unique<WsStream>(Side::client, *d);
     ws[1] = std::make_unique<WsStream>(Side::server, *d);
   }
-  void on_raw(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset,
-              std::int64_t ts, std::uint64_t packet) override {
+  void on_raw(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset, std::int64_t ts,
+              std::uint64_t packet) override {
     ws[side == Side::client ? 0 : 1]->feed(bytes, offset, ts, packet, *this);
   }
   void on_error(Side side, HttpConnection::ErrorKind kind, std::uint64_t offset,

@@ -18,7 +18,9 @@ namespace {
 using Bytes = std::span<const std::uint8_t>;
 using ErrorKind = HttpConnection::ErrorKind;
 
-bool is_ows(char c) noexcept { return c == ' ' || c == '\t'; }
+bool is_ows(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim(std::string_view s) noexcept {
   while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
@@ -549,8 +551,7 @@ struct HttpConnection::Impl {
   }
 
   /// Bytes in stream order, past the contiguity checks.
-  void ingest(SideState& s, Bytes bytes, std::uint64_t off, std::int64_t ts,
-              std::uint64_t packet) {
+  void ingest(SideState& s, Bytes bytes, std::uint64_t off, std::int64_t ts, std::uint64_t packet) {
     if (upgraded) {
       handler.on_raw(s.side, bytes, off, ts, packet);
       return;
@@ -583,8 +584,8 @@ struct HttpConnection::Impl {
     if ((s.st == State::body || s.st == State::chunk_data) && s.buf.empty() &&
         length <= s.remaining) {
       error(s, ErrorKind::gap, off,
-            size + " inside the body of a " + s.noun() + " (" +
-                std::to_string(s.msg().offset) + "): the " + s.noun() + " is lost");
+            size + " inside the body of a " + s.noun() + " (" + std::to_string(s.msg().offset) +
+                "): the " + s.noun() + " is lost");
       s.discard = true;
       s.msg().body.clear();
       s.remaining -= length;
@@ -718,8 +719,8 @@ struct HttpConnection::Impl {
         const std::size_t n = s.buf.size();
         if (n <= limits.max_head) return false; // a start line may still be coming
         // No line this long starts a message; only its tail could still hold a glued one.
-        const std::size_t keep = static_cast<std::size_t>(
-            std::min<std::uint64_t>(limits.max_head, 4096));
+        const std::size_t keep =
+            static_cast<std::size_t>(std::min<std::uint64_t>(limits.max_head, 4096));
         note_skip(s, n - keep);
         s.buf.consume(n - keep);
         s.line_start = false;
@@ -943,8 +944,8 @@ struct HttpConnection::Impl {
       if (length > limits.max_body) {
         error(s, ErrorKind::limit, m.offset,
               std::string(s.noun()) + " body of " + std::to_string(length) +
-                  " bytes, over the limit of " + std::to_string(limits.max_body) +
-                  ": the " + s.noun() + " is lost");
+                  " bytes, over the limit of " + std::to_string(limits.max_body) + ": the " +
+                  s.noun() + " is lost");
         s.discard = true;
       }
       s.st = State::body;
@@ -993,9 +994,12 @@ struct HttpConnection::Impl {
     for (; i < line.size(); ++i) {
       const char c = line[i];
       int d = -1;
-      if (c >= '0' && c <= '9') d = c - '0';
-      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+      if (c >= '0' && c <= '9')
+        d = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        d = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        d = c - 'A' + 10;
       if (d < 0) break;
       if (size > (std::numeric_limits<std::uint64_t>::max() >> 4)) {
         lose(s, ErrorKind::protocol, at, "chunk size overflows");
@@ -1127,9 +1131,8 @@ struct HttpConnection::Impl {
       }
       if (r == Inflated::limit) {
         error(s, ErrorKind::limit, m.offset,
-              std::string(s.noun()) + " body over the limit of " +
-                  std::to_string(limits.max_body) + " bytes once decoded: the " + s.noun() +
-                  " is lost");
+              std::string(s.noun()) + " body over the limit of " + std::to_string(limits.max_body) +
+                  " bytes once decoded: the " + s.noun() + " is lost");
         return false;
       }
       if (r == Inflated::bad) {
@@ -1325,7 +1328,9 @@ struct HttpConnection::Impl {
 HttpConnection::HttpConnection(Handler& handler, Limits limits)
     : impl_(new Impl(handler, limits)) {}
 
-HttpConnection::~HttpConnection() { delete impl_; }
+HttpConnection::~HttpConnection() {
+  delete impl_;
+}
 
 void HttpConnection::feed(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset,
                           std::int64_t ts_ns, std::uint64_t packet) {
@@ -1337,8 +1342,12 @@ void HttpConnection::gap(Side side, std::uint64_t offset, std::uint64_t length,
   impl_->gap(side, offset, length);
 }
 
-void HttpConnection::close(std::int64_t /*ts_ns*/) { impl_->close(); }
+void HttpConnection::close(std::int64_t /*ts_ns*/) {
+  impl_->close();
+}
 
-bool HttpConnection::upgraded() const noexcept { return impl_->upgraded; }
+bool HttpConnection::upgraded() const noexcept {
+  return impl_->upgraded;
+}
 
 } // namespace sio::wire

@@ -207,8 +207,8 @@ struct WsStream::Impl {
   /// Whether compression state carries from one message to the next (so a gap breaks it).
   [[nodiscard]] bool takeover() const noexcept { return deflate.enabled && !no_takeover(); }
   [[nodiscard]] int window_bits() const noexcept {
-    const int b = sender == Side::client ? deflate.client_max_window_bits
-                                         : deflate.server_max_window_bits;
+    const int b =
+        sender == Side::client ? deflate.client_max_window_bits : deflate.server_max_window_bits;
     // zlib's deflate turns 8 into 9 (a 256-byte window is not supported), so a peer using
     // zlib with 8 really uses 9; inflating with 8 would reject its distances.
     return std::clamp(b, 9, 15);
@@ -260,8 +260,7 @@ struct WsStream::Impl {
     have_next = false;
     std::string what =
         (length ? std::to_string(length) + " byte(s)" : std::string("bytes")) + " missing";
-    if (in_payload || hdr_len > 0)
-      what += " inside a frame (" + std::to_string(frame_off) + ")";
+    if (in_payload || hdr_len > 0) what += " inside a frame (" + std::to_string(frame_off) + ")";
     if (msg_open) what += ": the message (" + std::to_string(msg_off) + ") is lost";
     if (takeover()) {
       stop(h, off,
@@ -306,7 +305,10 @@ struct WsStream::Impl {
         if (hdr_len < hdr_need) break;
         if (hdr_need == 2) {
           const unsigned len7 = hdr[1] & 0x7fu;
-          const std::size_t need = 2 + (len7 == 126 ? 2u : len7 == 127 ? 8u : 0u) +
+          const std::size_t need = 2 +
+                                   (len7 == 126   ? 2u
+                                    : len7 == 127 ? 8u
+                                                  : 0u) +
                                    ((hdr[1] & 0x80u) != 0 ? 4u : 0u);
           if (need > 2) {
             hdr_need = need;
@@ -323,8 +325,8 @@ struct WsStream::Impl {
       dst.append(reinterpret_cast<const char*>(p + i), take);
       if (masked) {
         for (std::size_t k = 0; k < take; ++k)
-          dst[at + k] = static_cast<char>(static_cast<std::uint8_t>(dst[at + k]) ^
-                                          key[(key_pos + k) & 3u]);
+          dst[at + k] =
+              static_cast<char>(static_cast<std::uint8_t>(dst[at + k]) ^ key[(key_pos + k) & 3u]);
         key_pos = (key_pos + take) & 3u;
       }
       i += take;
@@ -444,8 +446,8 @@ struct WsStream::Impl {
       return false;
     }
     msg_data.append("\x00\x00\xff\xff", 4);
-    const std::uint64_t cap64 = std::min<std::uint64_t>(
-        max_message, std::numeric_limits<std::size_t>::max() - 1) + 1;
+    const std::uint64_t cap64 =
+        std::min<std::uint64_t>(max_message, std::numeric_limits<std::size_t>::max() - 1) + 1;
     const auto cap = static_cast<std::size_t>(cap64);
     out.assign(std::min(std::max(msg_data.size() * 4, std::size_t{4096}), cap), '\0');
     const auto* data = reinterpret_cast<const Bytef*>(msg_data.data());
@@ -578,8 +580,12 @@ void WsStream::gap(std::uint64_t offset, std::uint64_t length, Handler& handler)
   impl_->gap(offset, length, handler);
 }
 
-void WsStream::close(Handler& handler) { impl_->close(handler); }
+void WsStream::close(Handler& handler) {
+  impl_->close(handler);
+}
 
-bool WsStream::failed() const noexcept { return impl_->failed; }
+bool WsStream::failed() const noexcept {
+  return impl_->failed;
+}
 
 } // namespace sio::wire

@@ -94,8 +94,8 @@ struct Session {
   std::int64_t duration_us = 0; ///< until the last packet
   std::string client;           ///< "ip:port" when known
   std::string server;           ///< "ip:port" when known
-  std::string upstream; ///< pcap through a proxy: "ip:port" of the replica that served it
-  std::string leg;      ///< pcap through a proxy: "client" or "upstream" leg; empty otherwise
+  std::string upstream;         ///< pcap through a proxy: "ip:port" of the replica that served it
+  std::string leg; ///< pcap through a proxy: "client" or "upstream" leg; empty otherwise
   std::string user_agent;
   std::string origin;
   std::vector<std::pair<std::string, std::string>> headers; ///< other request headers that matter

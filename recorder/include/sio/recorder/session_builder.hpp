@@ -37,9 +37,9 @@ struct SessionDraft {
   std::vector<WirePacket> packets; ///< unsorted
   std::int64_t first_us = std::numeric_limits<std::int64_t>::max(); ///< earliest request/packet
   std::int64_t last_us = std::numeric_limits<std::int64_t>::min();  ///< latest packet/response
-  std::string pageref; ///< HAR page the session belongs to, when known
-  std::string leg;     ///< see SessionBuilder::session
-  std::string key;     ///< its key in the builder's index (sid, or sid and leg)
+  std::string pageref;                ///< HAR page the session belongs to, when known
+  std::string leg;                    ///< see SessionBuilder::session
+  std::string key;                    ///< its key in the builder's index (sid, or sid and leg)
   std::vector<std::uint32_t> origins; ///< places its packets came from (see add_origin)
   int refs = 0;        ///< open connections that still deliver to it (pcap websockets)
   bool closed = false; ///< an Engine.IO close packet or a websocket close was seen

@@ -26,7 +26,11 @@ struct Endpoint {
 /// mid-connection, is the side guessed to be the client: see ConnInfo::saw_syn).
 enum class Side : std::uint8_t { client = 0, server = 1 };
 
-inline Side other(Side s) noexcept { return s == Side::client ? Side::server : Side::client; }
-inline const char* to_string(Side s) noexcept { return s == Side::client ? "c->s" : "s->c"; }
+inline Side other(Side s) noexcept {
+  return s == Side::client ? Side::server : Side::client;
+}
+inline const char* to_string(Side s) noexcept {
+  return s == Side::client ? "c->s" : "s->c";
+}
 
 } // namespace sio::wire

@@ -35,7 +35,7 @@ struct HttpMessage {
   std::int64_t ts_ns = 0;    ///< time of the packet holding the first byte of the message
   std::int64_t end_ns = 0;   ///< time of the packet holding the last byte
   std::uint64_t first_packet = 0, last_packet = 0; ///< packet numbers of those
-  std::uint64_t offset = 0;  ///< stream offset of the first byte
+  std::uint64_t offset = 0;                        ///< stream offset of the first byte
 };
 
 struct HttpRequest : HttpMessage {
@@ -50,8 +50,8 @@ struct HttpResponse : HttpMessage {
 class HttpConnection {
 public:
   struct Limits {
-    std::uint64_t max_head = 64 * 1024;        ///< request line + headers
-    std::uint64_t max_body = 64ull << 20;      ///< after de-chunking and decompression
+    std::uint64_t max_head = 64 * 1024;   ///< request line + headers
+    std::uint64_t max_body = 64ull << 20; ///< after de-chunking and decompression
   };
 
   enum class ErrorKind {

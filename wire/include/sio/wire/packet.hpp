@@ -28,13 +28,13 @@ struct RawPacket {
 
 /// What decode_packet() found.
 enum class DecodeStatus {
-  tcp,           ///< a TCP segment: `out` is filled
-  not_ip,        ///< ARP, LLDP, ... (ignored)
-  not_tcp,       ///< UDP, ICMP, ... (ignored; UDP port 443 is counted as QUIC by the caller)
-  udp,           ///< UDP: `out` holds the ports (payload empty), for QUIC detection
-  ip_fragment,   ///< a fragment of an IP datagram (not reassembled; counted)
-  truncated,     ///< the headers themselves are cut by the snap length or damaged lengths
-  bad_header,    ///< an IP version/header length that makes no sense
+  tcp,              ///< a TCP segment: `out` is filled
+  not_ip,           ///< ARP, LLDP, ... (ignored)
+  not_tcp,          ///< UDP, ICMP, ... (ignored; UDP port 443 is counted as QUIC by the caller)
+  udp,              ///< UDP: `out` holds the ports (payload empty), for QUIC detection
+  ip_fragment,      ///< a fragment of an IP datagram (not reassembled; counted)
+  truncated,        ///< the headers themselves are cut by the snap length or damaged lengths
+  bad_header,       ///< an IP version/header length that makes no sense
   unsupported_link, ///< the link type is not one of the supported ones
 };
 
@@ -44,15 +44,15 @@ struct TcpSegment {
   std::uint32_t seq = 0, ack = 0;
   std::uint8_t flags = 0; ///< TCP flags: FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10
   std::span<const std::uint8_t> payload; ///< the captured part of the TCP payload
-  std::uint32_t payload_missing = 0; ///< payload bytes the snap length cut off (not captured)
+  std::uint32_t payload_missing = 0;     ///< payload bytes the snap length cut off (not captured)
 };
 
 constexpr std::uint8_t tcp_fin = 0x01, tcp_syn = 0x02, tcp_rst = 0x04, tcp_ack = 0x10;
 
 /// Decodes link, IP and TCP headers. `wire_len` is RawPacket::len (to tell the bytes the snap
 /// length cut off). Never reads outside `data`.
-DecodeStatus decode_packet(int linktype, std::span<const std::uint8_t> data,
-                           std::uint32_t wire_len, TcpSegment& out) noexcept;
+DecodeStatus decode_packet(int linktype, std::span<const std::uint8_t> data, std::uint32_t wire_len,
+                           TcpSegment& out) noexcept;
 
 /// True for the link types decode_packet() knows.
 bool link_type_supported(int linktype) noexcept;

@@ -53,7 +53,8 @@ public:
   virtual void on_data(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset,
                        std::int64_t ts_ns, std::uint64_t packet) = 0;
   /// `length` bytes of `side`'s stream at `offset` are missing (never captured).
-  virtual void on_gap(Side side, std::uint64_t offset, std::uint64_t length, std::int64_t ts_ns) = 0;
+  virtual void on_gap(Side side, std::uint64_t offset, std::uint64_t length,
+                      std::int64_t ts_ns) = 0;
   /// The connection ended; no more calls follow.
   virtual void on_close(CloseReason reason, std::int64_t ts_ns) = 0;
 };
@@ -61,21 +62,21 @@ public:
 class TcpReassembler {
 public:
   struct Limits {
-    std::uint64_t per_flow_buffer = 8ull << 20; ///< out-of-order bytes held per direction
-    std::uint64_t total_buffer = 512ull << 20;  ///< out-of-order bytes held in all
+    std::uint64_t per_flow_buffer = 8ull << 20;     ///< out-of-order bytes held per direction
+    std::uint64_t total_buffer = 512ull << 20;      ///< out-of-order bytes held in all
     std::int64_t idle_timeout_ns = 300'000'000'000; ///< capture-time idle limit (5 min)
-    std::uint64_t max_connections = 1'000'000;   ///< open connections
+    std::uint64_t max_connections = 1'000'000;      ///< open connections
   };
 
   struct Stats {
-    std::uint64_t segments = 0;         ///< TCP segments given to add()
-    std::uint64_t connections = 0;      ///< connections created
-    std::uint64_t open = 0;             ///< connections open now
-    std::uint64_t payload_bytes = 0;    ///< bytes delivered through on_data
+    std::uint64_t segments = 0;            ///< TCP segments given to add()
+    std::uint64_t connections = 0;         ///< connections created
+    std::uint64_t open = 0;                ///< connections open now
+    std::uint64_t payload_bytes = 0;       ///< bytes delivered through on_data
     std::uint64_t retransmitted_bytes = 0; ///< duplicate bytes dropped
-    std::uint64_t out_of_order = 0;     ///< segments that arrived ahead of a hole
+    std::uint64_t out_of_order = 0;        ///< segments that arrived ahead of a hole
     std::uint64_t gaps = 0, gap_bytes = 0; ///< holes reported with on_gap
-    std::uint64_t buffered_bytes = 0;   ///< out-of-order bytes held now
+    std::uint64_t buffered_bytes = 0;      ///< out-of-order bytes held now
     std::uint64_t peak_buffered_bytes = 0;
     std::uint64_t evicted = 0, idle_closed = 0;
   };

@@ -56,8 +56,8 @@ public:
     virtual ~Handler() = default;
     /// Decrypted application data of `side`, in order. `offset` counts plaintext bytes of that
     /// side from 0. `ts_ns`/`packet`: of the packet that completed the record.
-    virtual void on_plaintext(Side side, std::span<const std::uint8_t> bytes,
-                              std::uint64_t offset, std::int64_t ts_ns, std::uint64_t packet) = 0;
+    virtual void on_plaintext(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset,
+                              std::int64_t ts_ns, std::uint64_t packet) = 0;
     /// Decryption stopped on `side` (bad record MAC, unknown record type, gap, ...).
     virtual void on_error(Side side, std::string what) = 0;
   };
@@ -82,10 +82,10 @@ public:
   void gap(Side side, Handler& handler);
 
   [[nodiscard]] State state() const noexcept;
-  [[nodiscard]] const std::string& sni() const noexcept;  ///< server_name of the ClientHello
-  [[nodiscard]] const std::string& alpn() const noexcept; ///< protocol the server chose, if any
-  [[nodiscard]] std::string version() const;             ///< "TLS 1.3", "TLS 1.2"
-  [[nodiscard]] std::string cipher() const;              ///< "TLS_AES_128_GCM_SHA256", ...
+  [[nodiscard]] const std::string& sni() const noexcept;    ///< server_name of the ClientHello
+  [[nodiscard]] const std::string& alpn() const noexcept;   ///< protocol the server chose, if any
+  [[nodiscard]] std::string version() const;                ///< "TLS 1.3", "TLS 1.2"
+  [[nodiscard]] std::string cipher() const;                 ///< "TLS_AES_128_GCM_SHA256", ...
   [[nodiscard]] const std::string& detail() const noexcept; ///< why no_keys/unsupported/failed
 
 private:

@@ -27,12 +27,12 @@ struct WsDeflate {
 Result<WsDeflate> parse_ws_extensions(std::string_view response_header);
 
 struct WsMessage {
-  std::uint8_t opcode = 0; ///< 1 text, 2 binary, 8 close, 9 ping, 10 pong
-  std::string payload;     ///< unmasked and inflated
-  bool compressed = false; ///< RSV1 was set on its first frame
-  std::int64_t ts_ns = 0;  ///< time of the packet that completed its last frame
-  std::uint64_t packet = 0;     ///< number of that packet
-  std::uint64_t offset = 0;     ///< stream offset of its first frame
+  std::uint8_t opcode = 0;  ///< 1 text, 2 binary, 8 close, 9 ping, 10 pong
+  std::string payload;      ///< unmasked and inflated
+  bool compressed = false;  ///< RSV1 was set on its first frame
+  std::int64_t ts_ns = 0;   ///< time of the packet that completed its last frame
+  std::uint64_t packet = 0; ///< number of that packet
+  std::uint64_t offset = 0; ///< stream offset of its first frame
 };
 
 /// One direction's frames.
