@@ -112,15 +112,8 @@ Result<Recording> load_recording_input(const std::string& path) {
 }
 
 bool is_recording_input(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  char head[64];
-  const std::size_t n = std::fread(head, 1, sizeof head, f);
-  std::fclose(f);
-  const std::string_view h(head, n);
-  const auto k = recorder::sniff_format(h);
   // A YAML scenario never starts with '{' (a HAR or a recording does) nor with a capture's magic.
-  return k != recorder::InputFormat::unknown;
+  return recorder::sniff_file(path) != recorder::InputFormat::unknown;
 }
 
 void add_convert(CLI::App& app, int& exit_code) {

@@ -29,12 +29,14 @@ extern "C" void on_record_signal(int) {
   if (g_stop.exchange(true)) std::_Exit(130);
 }
 
+int record_error(const Error& e) {
+  std::fprintf(stderr, "sioreplay record: error: %s\n", e.message().c_str());
+  return exit_failure;
+}
+
 /// Commits the output and prints the summary (unless quiet).
 int finish_record(const RecordArgs& args, AtomicOutput& out, const std::string& summary) {
-  if (auto st = out.commit(); !st) {
-    std::fprintf(stderr, "sioreplay record: error: %s\n", st.error().message().c_str());
-    return exit_failure;
-  }
+  if (auto st = out.commit(); !st) return record_error(st.error());
   if (!args.quiet) {
     std::string text = summary;
     if (args.output != "-") text += "  wrote " + args.output + "\n";
@@ -47,10 +49,7 @@ int finish_record(const RecordArgs& args, AtomicOutput& out, const std::string& 
 /// is opened first so that a bad output path fails before a long capture.
 int record_streaming(RecordArgs& args) {
   auto out = AtomicOutput::create(args.output);
-  if (!out) {
-    std::fprintf(stderr, "sioreplay record: error: %s\n", out.error().message().c_str());
-    return exit_failure;
-  }
+  if (!out) return record_error(out.error());
   if (!args.options.interface.empty() && !args.quiet)
     args.options.on_session_end = [](const Session& s) {
       std::uint64_t c2s = 0;
@@ -63,10 +62,7 @@ int record_streaming(RecordArgs& args) {
   auto totals = recorder::record_to(args.options, *out, stats);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (!totals) {
-    std::fprintf(stderr, "sioreplay record: error: %s\n", totals.error().message().c_str());
-    return exit_failure;
-  }
+  if (!totals) return record_error(totals.error());
   return finish_record(args, *out, args.quiet ? std::string() : recorder::summary(*totals, stats));
 }
 
@@ -79,25 +75,19 @@ int run_record(RecordArgs& args) {
                      : args.leg == "both"   ? recorder::SessionBuilder::LegChoice::both
                                             : recorder::SessionBuilder::LegChoice::client;
   args.options.progress = !args.quiet && isatty(STDERR_FILENO) != 0;
-  std::vector<recorder::InputStats> stats;
   if (!args.options.interface.empty()) {
     args.options.stop = &g_stop;
     std::signal(SIGINT, on_record_signal);
     std::signal(SIGTERM, on_record_signal);
   }
   if (recorder::captures_only(args.options)) return record_streaming(args);
+  std::vector<recorder::InputStats> stats;
   auto rec = recorder::record(args.options, stats);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  if (!rec) {
-    std::fprintf(stderr, "sioreplay record: error: %s\n", rec.error().message().c_str());
-    return exit_failure;
-  }
+  if (!rec) return record_error(rec.error());
   auto out = AtomicOutput::create(args.output);
-  if (!out) {
-    std::fprintf(stderr, "sioreplay record: error: %s\n", out.error().message().c_str());
-    return exit_failure;
-  }
+  if (!out) return record_error(out.error());
   write_recording(*rec, *out);
   return finish_record(args, *out, args.quiet ? std::string() : recorder::summary(*rec, stats));
 }

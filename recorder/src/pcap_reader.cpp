@@ -4,8 +4,9 @@
 #include "sio/wire/websocket.hpp"
 #include "traffic.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <unordered_set>
+#include <set>
 #include <vector>
 
 namespace sio::recorder {
@@ -82,18 +83,20 @@ private:
 
   PcapExchange exchange(const HttpRequest& req, const HttpResponse& resp) const;
   void bind(SessionDraft& d);
+  void saw_http_message();
   void deliver(SessionDraft& d, Side sender, const WsMessage& m);
   void diagnose(std::string kind, std::string where, std::string what);
   std::string place(Side side, std::uint64_t offset) const;
 
   Reader& r_;
   ConnInfo info_;
-  std::string flow_; ///< "file: flow N (client -> server)"
+  std::string client_, server_; ///< "ip:port" of each end, formatted once
+  std::string flow_;            ///< "file: flow N (client -> server)"
   Mode mode_ = Mode::undecided;
   std::unique_ptr<TlsConnection> tls_;
   HttpConnection http_;
   std::uint64_t http_messages_ = 0;
-  std::vector<std::pair<std::string, std::string>> held_errors_; ///< until HTTP is confirmed
+  std::vector<Diagnostic> held_errors_; ///< until the connection is known to speak HTTP
   // websocket
   std::unique_ptr<WsStream> ws_[2];
   bool ws_ignored_ = false;
@@ -130,14 +133,15 @@ public:
   PcapStats& stats_;
   detail::Traffic traffic_;
   TcpReassembler tcp_;
-  std::unordered_set<std::uint64_t> quic_;
+  std::set<std::pair<Endpoint, Endpoint>> quic_; ///< UDP 443 flows reported, lower end first
 };
 
 // ---- Conn ---------------------------------------------------------------------------------
 
 Conn::Conn(Reader& r, const ConnInfo& info)
-    : r_(r), info_(info), flow_(r.src_.name() + ": flow " + std::to_string(info.id) + " (" +
-                                info.client.to_string() + " -> " + info.server.to_string() + ")"),
+    : r_(r), info_(info), client_(info.client.to_string()), server_(info.server.to_string()),
+      flow_(r.src_.name() + ": flow " + std::to_string(info.id) + " (" + client_ + " -> " +
+            server_ + ")"),
       http_(*this) {}
 
 Conn::~Conn() = default;
@@ -149,7 +153,9 @@ std::string Conn::place(Side side, std::uint64_t offset) const {
 void Conn::diagnose(std::string kind, std::string where, std::string what) {
   if (http_messages_ == 0 && mode_ != Mode::tls) {
     // Not known to be HTTP yet: another protocol's bytes would only make noise.
-    if (held_errors_.size() < 8) held_errors_.emplace_back(kind + '\n' + where, std::move(what));
+    // Held (a few) until a first HTTP message shows the connection is HTTP after all.
+    if (held_errors_.size() < 8)
+      held_errors_.push_back({std::move(kind), std::move(where), std::move(what), {}});
     return;
   }
   r_.builder_.diagnose(std::move(kind), std::move(where), std::move(what),
@@ -233,8 +239,15 @@ void Conn::on_close(CloseReason, std::int64_t ts_ns) {
   }
 }
 
+void Conn::saw_http_message() {
+  if (http_messages_++ > 0) return;
+  for (auto& d : held_errors_) // the connection is HTTP: what went wrong before it counts
+    r_.builder_.diagnose(std::move(d.kind), std::move(d.where), std::move(d.what));
+  held_errors_.clear();
+}
+
 void Conn::on_request(const HttpRequest&) {
-  ++http_messages_;
+  saw_http_message();
 }
 
 PcapExchange Conn::exchange(const HttpRequest& req, const HttpResponse& resp) const {
@@ -246,15 +259,15 @@ PcapExchange Conn::exchange(const HttpRequest& req, const HttpResponse& resp) co
   x.response_us = resp.ts_ns / 1000;
   x.time_ms = static_cast<double>(resp.end_ns - req.ts_ns) / 1e6;
   x.server_ip = info_.server.address();
-  x.server_addr = info_.server.to_string();
-  x.client_addr = info_.client.to_string();
+  x.server_addr = server_;
+  x.client_addr = client_;
   x.method = req.method;
   const std::string* host = find_header(req.headers, "host");
   const std::string scheme = mode_ == Mode::tls ? "https" : "http";
   if (req.target.rfind("http://", 0) == 0 || req.target.rfind("https://", 0) == 0)
     x.url = req.target; // absolute form (a request to a proxy)
   else
-    x.url = scheme + "://" + (host ? *host : info_.server.to_string()) + req.target;
+    x.url = scheme + "://" + (host ? *host : server_) + req.target;
   for (const auto& h : req.headers) x.req_headers.push_back({h.name, h.value});
   x.has_post = !req.body.empty() || req.method == "POST";
   x.post_text = req.body;
@@ -268,7 +281,7 @@ PcapExchange Conn::exchange(const HttpRequest& req, const HttpResponse& resp) co
 }
 
 void Conn::on_response(const HttpRequest* req, const HttpResponse& resp) {
-  ++http_messages_;
+  saw_http_message();
   ++r_.stats_.http_exchanges;
   if (http_messages_ == 2) ++r_.stats_.http_connections;
   if (!req) {
@@ -278,7 +291,7 @@ void Conn::on_response(const HttpRequest* req, const HttpResponse& resp) {
     return;
   }
   PcapExchange x = exchange(*req, resp);
-  r_.traffic_.set_leg(info_.server.to_string());
+  r_.traffic_.set_leg(server_);
   const Classified c = r_.traffic_.classify(x, false);
   switch (c.kind) {
   case Classified::Kind::page:
@@ -302,7 +315,7 @@ void Conn::on_response(const HttpRequest* req, const HttpResponse& resp) {
 }
 
 void Conn::on_upgrade(const HttpRequest* req, const HttpResponse& resp) {
-  ++http_messages_;
+  saw_http_message();
   ++r_.stats_.http_exchanges;
   ++r_.stats_.websocket_connections;
   if (!req) {
@@ -313,7 +326,7 @@ void Conn::on_upgrade(const HttpRequest* req, const HttpResponse& resp) {
     return;
   }
   PcapExchange x = exchange(*req, resp);
-  r_.traffic_.set_leg(info_.server.to_string());
+  r_.traffic_.set_leg(server_);
   const Classified c = r_.traffic_.classify(x, true);
   if (c.kind != Classified::Kind::websocket) {
     ws_ignored_ = true; // a websocket that is not Engine.IO's
@@ -392,7 +405,7 @@ void Conn::on_message(Side sender, WsMessage&& m) {
     if (sender == Side::server && m.opcode == 1) {
       const std::string sid = detail::Traffic::sid_of_open_message(m.payload);
       if (!sid.empty()) {
-        r_.traffic_.set_leg(info_.server.to_string());
+        r_.traffic_.set_leg(server_);
         bind(r_.traffic_.open_websocket(*ws_exchange_, ws_class_, sid));
         deliver(*draft_, sender, m);
         for (const auto& p : pending_) deliver(*draft_, Side::client, p);
@@ -444,9 +457,7 @@ Status Reader::run() {
         break;
       case DecodeStatus::udp:
         if (seg.src.port == 443 || seg.dst.port == 443) {
-          const auto h = std::hash<std::string>{}(seg.src.to_string() + seg.dst.to_string());
-          const auto h2 = std::hash<std::string>{}(seg.dst.to_string() + seg.src.to_string());
-          if (!quic_.count(h2) && quic_.insert(h).second) {
+          if (quic_.insert(std::minmax(seg.src, seg.dst)).second) {
             ++stats_.quic_flows;
             builder_.diagnose("quic_not_supported",
                               src_.name() + ": packet " + std::to_string(p.number),

@@ -269,16 +269,21 @@ private:
 
 } // namespace
 
+InputFormat sniff_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return InputFormat::unknown;
+  char head[64];
+  const std::size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  return sniff_format(std::string_view(head, n));
+}
+
 bool captures_only(const RecordOptions& options) {
   for (const auto& path : options.inputs) {
     if (path == "-") return false;
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) continue; // record_to reports it
-    char head[64];
-    const std::size_t n = std::fread(head, 1, sizeof head, f);
-    std::fclose(f);
-    const auto k = sniff_format(std::string_view(head, n));
-    if (k != InputFormat::pcap && k != InputFormat::pcapng) return false;
+    const auto k = sniff_file(path);
+    // An unreadable file counts as a capture here: record_to() reports it with its path.
+    if (k == InputFormat::har) return false;
   }
   return true;
 }

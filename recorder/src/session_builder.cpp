@@ -104,7 +104,7 @@ std::size_t SessionBuilder::resolve_legs(LegChoice choice) {
 std::size_t SessionBuilder::flush_ended(std::int64_t now_us, std::int64_t grace_us,
                                         std::int64_t idle_us, LegChoice choice, Sink& sink) {
   const auto ended = [&](const SessionDraft& d) {
-    if (d.refs > 0) return false;
+    if (d.refs > 0 || d.last_us == std::numeric_limits<std::int64_t>::min()) return false;
     return now_us - d.last_us > (d.closed ? grace_us : idle_us);
   };
   // Group by sid; a group ends when all its legs have.
@@ -132,9 +132,7 @@ std::size_t SessionBuilder::flush_ended(std::int64_t now_us, std::int64_t grace_
       if (std::find(drop.begin(), drop.end(), d) == drop.end()) done.push_back(d);
   }
   if (done.empty() && drop.empty()) return 0;
-  std::sort(done.begin(), done.end(), [](const SessionDraft* a, const SessionDraft* b) {
-    return a->first_us != b->first_us ? a->first_us < b->first_us : a->meta.sid < b->meta.sid;
-  });
+  sort_by_start(done);
   const auto pages = attach_pages(done, open_from);
   for (std::size_t i = 0; i < done.size(); ++i) sink.on_session(make_session(*done[i], pages[i]));
   done.insert(done.end(), drop.begin(), drop.end());
@@ -144,11 +142,7 @@ std::size_t SessionBuilder::flush_ended(std::int64_t now_us, std::int64_t grace_
 
 std::size_t SessionBuilder::finish_into(LegChoice choice, Sink& sink) {
   const std::size_t multi = resolve_legs(choice);
-  std::vector<SessionDraft*> order;
-  for (auto& d : drafts_) order.push_back(d.get());
-  std::sort(order.begin(), order.end(), [](const SessionDraft* a, const SessionDraft* b) {
-    return a->first_us != b->first_us ? a->first_us < b->first_us : a->meta.sid < b->meta.sid;
-  });
+  const std::vector<SessionDraft*> order = in_start_order();
   const auto pages = attach_pages(order, std::numeric_limits<std::int64_t>::max());
   for (std::size_t i = 0; i < order.size(); ++i) sink.on_session(make_session(*order[i], pages[i]));
   drafts_.clear();
@@ -318,6 +312,23 @@ void SessionBuilder::decode_session(SessionDraft& d, Session& out) {
   packets.shrink_to_fit();
 }
 
+void SessionBuilder::sort_by_start(std::vector<SessionDraft*>& drafts) {
+  std::sort(drafts.begin(), drafts.end(), [](const SessionDraft* a, const SessionDraft* b) {
+    return a->first_us != b->first_us ? a->first_us < b->first_us : a->meta.sid < b->meta.sid;
+  });
+}
+
+std::vector<SessionDraft*> SessionBuilder::in_start_order() {
+  std::vector<SessionDraft*> order;
+  order.reserve(drafts_.size());
+  for (auto& d : drafts_) {
+    if (d->first_us == std::numeric_limits<std::int64_t>::max()) d->first_us = 0; // no packet
+    order.push_back(d.get());
+  }
+  sort_by_start(order);
+  return order;
+}
+
 std::vector<std::vector<PageExchange*>>
 SessionBuilder::attach_pages(const std::vector<SessionDraft*>& order, std::int64_t before_us) {
   // Attach each page exchange to one session of its page: the earliest-started session still
@@ -379,16 +390,7 @@ Session SessionBuilder::make_session(SessionDraft& d, const std::vector<PageExch
 Recording SessionBuilder::finish(std::vector<std::string> sources) {
   Recording rec;
   rec.sources = std::move(sources);
-  // Order sessions by start time, then sid, so the output does not depend on hash order.
-  std::vector<SessionDraft*> order;
-  order.reserve(drafts_.size());
-  for (auto& d : drafts_) {
-    if (d->first_us == std::numeric_limits<std::int64_t>::max()) d->first_us = 0;
-    order.push_back(d.get());
-  }
-  std::sort(order.begin(), order.end(), [](const SessionDraft* a, const SessionDraft* b) {
-    return a->first_us != b->first_us ? a->first_us < b->first_us : a->meta.sid < b->meta.sid;
-  });
+  const std::vector<SessionDraft*> order = in_start_order();
   const auto pages = attach_pages(order, std::numeric_limits<std::int64_t>::max());
   rec.sessions.reserve(order.size());
   for (std::size_t i = 0; i < order.size(); ++i) {

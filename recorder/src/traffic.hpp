@@ -89,7 +89,7 @@ public:
   static std::string sid_of_open_message(std::string_view text);
 
   /// Sessions named from now on belong to this leg (see SessionBuilder::session).
-  void set_leg(std::string leg) { leg_ = std::move(leg); }
+  void set_leg(const std::string& leg) { leg_ = leg; }
 
   [[nodiscard]] const TrafficStats& stats() const noexcept { return stats_; }
   SessionBuilder& builder() noexcept { return builder_; }

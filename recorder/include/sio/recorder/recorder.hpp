@@ -48,6 +48,8 @@ enum class InputFormat { har, pcap, pcapng, unknown };
 
 /// Looks at the first bytes of a file.
 InputFormat sniff_format(std::string_view head) noexcept;
+/// Looks at the first bytes of the file at `path`; unknown when it cannot be read.
+InputFormat sniff_file(const std::string& path);
 
 /// Reads every input into one recording. Fails on unreadable or malformed input (the error names
 /// the file and place) and when no Socket.IO session was found.

@@ -113,12 +113,10 @@ public:
   std::size_t flush_ended(std::int64_t now_us, std::int64_t grace_us, std::int64_t idle_us,
                           LegChoice choice, Sink& sink);
   /// End of input in streaming mode: every remaining session (legs resolved) goes to `sink`,
-  /// in start order. Returns the diagnostics and the number of multi-leg sessions.
+  /// in start order. Returns the number of sessions seen on several legs.
   std::size_t finish_into(LegChoice choice, Sink& sink);
   /// The diagnostics collected so far (moved out).
   std::vector<Diagnostic> take_diagnostics() { return std::move(diagnostics_); }
-  /// Sessions still open.
-  [[nodiscard]] std::size_t open_sessions() const noexcept { return drafts_.size(); }
   /// Sessions (and proxy legs of sessions) seen so far, ended or not.
   [[nodiscard]] std::uint64_t sessions_seen() const noexcept { return sessions_seen_; }
 
@@ -127,6 +125,9 @@ private:
   /// Marks the legs of one sid (sorted by start); returns the drafts to drop.
   static void mark_legs(std::vector<SessionDraft*>& legs, LegChoice choice,
                         std::vector<SessionDraft*>& drop);
+  /// The drafts in start order (then sid, so that output never depends on hash order).
+  std::vector<SessionDraft*> in_start_order();
+  static void sort_by_start(std::vector<SessionDraft*>& drafts);
   /// Page exchanges attached to sessions `order` (sorted by start); only those before `before_us`.
   std::vector<std::vector<PageExchange*>> attach_pages(const std::vector<SessionDraft*>& order,
                                                        std::int64_t before_us);
