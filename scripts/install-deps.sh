@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git   # toolchain
   libboost-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev  # header libraries
   libpcap-dev libssl-dev zlib1g-dev                  # capture, TLS, compression
+  libmimalloc-dev                                    # allocator of the sioreplay binary
   libgtest-dev googletest                            # tests
   time openssl                                       # /usr/bin/time for the benchmarks; test certificates
 )

@@ -353,6 +353,31 @@ TEST(SessionJsonLinesTest, AppendSessionLineMatchesSessionToJson) {
   EXPECT_EQ(body, sio::dump_json(Json::parse(body))); // already compact, as dump_json writes
 }
 
+TEST(SessionJsonLinesTest, ValuesAreWrittenAsNlohmannWritesThem) {
+  // The session line is written in place, not through dump() per value: strings that need
+  // escapes, non-ASCII and invalid UTF-8, every number kind, nesting and empty containers must
+  // still come out byte for byte as nlohmann writes them.
+  Session s = full_session();
+  s.user_agent = "tab\there \"q\" back\\slash \x01\x1f \x7f caf\xc3\xa9 \xe2\x82\xac";
+  s.origin = std::string("bad \xff\xfe utf-8 \xc3");
+  s.query.emplace_back("k\"ey\n", "v\u00e9");
+  Message m = message(-5, Direction::client_to_server, PacketType::event, "/n\"sp");
+  m.event = "\xe2\x9c\x93 done";
+  m.args = Json::parse(R"([1.5, -2, 18446744073709551615, -9223372036854775808, 1e300, 0.1,
+                          -0.0, true, false, null, [], {}, {"a\u0000b": [{"x": "\u001b"}]},
+                          "\ud83d\ude00"])");
+  m.ack_id = 0;
+  m.data = Json::parse(R"({"nested": {"deep": [[[1, 2.25]]]}, "empty": ""})");
+  s.messages.push_back(m);
+  std::string line;
+  sio::append_session_line(line, s);
+  const Json parsed = Json::parse(line);
+  EXPECT_EQ(line, parsed.dump(-1, ' ', false, Json::error_handler_t::replace));
+  EXPECT_EQ(parsed["messages"].back()["args"][2].get<std::uint64_t>(), 18446744073709551615ull);
+  EXPECT_EQ(parsed["messages"].back()["nsp"], "/n\"sp");
+  EXPECT_NE(line.find("\xef\xbf\xbd"), std::string::npos); // invalid bytes became U+FFFD
+}
+
 TEST(SessionJsonLinesTest, MessagesAreTheLastMember) {
   for (const Session& s : {full_session(), Session{}}) {
     const Json j = sio::session_to_json(s);
