@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Sample app cluster: 3 Socket.IO replicas (s1,s2,s3) behind HAProxy with cookie stickiness.
 #
-#   samples/app/cluster.sh start STATE_DIR BASE_PORT [--v2] [--tls CERT_DIR]
+#   samples/app/cluster.sh start STATE_DIR BASE_PORT [--v2] [--tls CERT_DIR] [--event-log]
 #                                                      HAProxy on BASE_PORT, replicas on BASE_PORT+1..+3
 #       --v2            replicas run samples/app-v2/server.js (Socket.IO 2, EIO3) instead of Socket.IO 4
 #       --tls CERT_DIR  replicas serve HTTPS with CERT_DIR/server.pem+server.key; HAProxy terminates
 #                       TLS on BASE_PORT and re-encrypts to the replicas (see README.md)
+#       --event-log     each replica logs every received event to STATE_DIR/NAME-events.jsonl
+#                       (Socket.IO 4 app only; see server.js)
 #   samples/app/cluster.sh stop  STATE_DIR             stop exactly the processes recorded in STATE_DIR
 #   samples/app/cluster.sh stats STATE_DIR             merged /stats: {"replicas":{...},"total":{...}}
 #   samples/app/cluster.sh reset STATE_DIR             POST /stats/reset on the 3 replicas
@@ -24,7 +26,7 @@ REPLICAS=(s1 s2 s3)
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 usage() {
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -129,19 +131,21 @@ EOF
 cmd_start() {
   local dir=$1 base=$2
   shift 2
-  local v2=0 cert_dir=""
+  local v2=0 cert_dir="" event_log=0
   while (($# > 0)); do
     case $1 in
       --v2) v2=1 ;;
+      --event-log) event_log=1 ;;
       --tls)
         (($# >= 2)) || die "--tls needs a CERT_DIR (with server.pem and server.key; see make-cert.sh)"
         cert_dir=$2
         shift
         ;;
-      *) die "unknown start option '$1' (want --v2 and/or --tls CERT_DIR)" ;;
+      *) die "unknown start option '$1' (want --v2, --tls CERT_DIR, --event-log)" ;;
     esac
     shift
   done
+  ((!v2 || !event_log)) || die "--event-log: only the Socket.IO 4 app (not --v2) writes an event log"
   local server_dir=$APP_DIR app=v4
   if ((v2)); then server_dir=$APP_V2_DIR; app=v2; fi
   local scheme=http tls_args=() ca_file=""
@@ -205,10 +209,15 @@ cmd_start() {
     exit 1
   }
 
-  local i=1 r
+  local i=1 r log_args
   for r in "${REPLICAS[@]}"; do
+    log_args=()
+    if ((event_log)); then
+      : >"$dir/$r-events.jsonl"
+      log_args=(--event-log "$dir/$r-events.jsonl")
+    fi
     "$NODE" "$server_dir/server.js" --port $((base + i)) --replica "$r" --host 127.0.0.1 ${tls_args[@]+"${tls_args[@]}"} \
-      </dev/null >"$dir/$r.log" 2>&1 &
+      ${log_args[@]+"${log_args[@]}"} </dev/null >"$dir/$r.log" 2>&1 &
     echo "$r $! $((base + i))" >>"$dir/pids"
     i=$((i + 1))
   done

@@ -3,7 +3,7 @@
  * sioreplay sample app: one Socket.IO 4 replica.
  *
  *   node server.js --port N --replica NAME [--host 127.0.0.1] [--verbose] [--news-ms MS]
- *                  [--tls-cert FILE --tls-key FILE]
+ *                  [--tls-cert FILE --tls-key FILE] [--event-log FILE]
  *
  * With --tls-cert/--tls-key (PEM files, both required) it serves HTTPS instead of HTTP on the
  * same port; everything else is identical.
@@ -32,7 +32,7 @@ const crypto = require('crypto');
 const { Server } = require('socket.io');
 
 function parseArgs(argv) {
-  const o = { port: 0, replica: '', host: '127.0.0.1', verbose: false, newsMs: 0, tlsCert: '', tlsKey: '' };
+  const o = { port: 0, replica: '', host: '127.0.0.1', verbose: false, newsMs: 0, tlsCert: '', tlsKey: '', eventLog: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -45,6 +45,7 @@ function parseArgs(argv) {
     else if (a === '--news-ms') o.newsMs = Number(val());
     else if (a === '--tls-cert') o.tlsCert = val();
     else if (a === '--tls-key') o.tlsKey = val();
+    else if (a === '--event-log') o.eventLog = val();
     else if (a === '--verbose' || a === '-v') o.verbose = true;
     else if (a === '--help' || a === '-h') usage(null);
     else usage(`unknown argument: ${a}`);
@@ -56,7 +57,7 @@ function parseArgs(argv) {
 }
 function usage(err) {
   const text = 'usage: node server.js --port N --replica NAME [--host 127.0.0.1] [--verbose] [--news-ms MS]'
-    + ' [--tls-cert FILE --tls-key FILE]';
+    + ' [--tls-cert FILE --tls-key FILE] [--event-log FILE]';
   if (err) {
     process.stderr.write(`server.js: ${err}\n${text}\n`);
     process.exit(2);
@@ -70,6 +71,21 @@ const REPLICA = cfg.replica;
 const vlog = cfg.verbose
   ? (...a) => process.stderr.write(`[${REPLICA}] ${a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}\n`)
   : () => {};
+
+// ------------------------------------------------------------------ event log
+// --event-log FILE: one JSON line per received client event, written synchronously (so nothing
+// is lost when the process is stopped): {"t": ms since the epoch with microseconds, "replica",
+// "eio": the Engine.IO session id, "nsp", "event", "args": the number of arguments, "ack"}.
+// Tests use it to check what arrived, in which order within each session, and when.
+const eventLogFd = cfg.eventLog ? fs.openSync(cfg.eventLog, 'a') : null;
+const { performance } = require('perf_hooks');
+function logEvent(socket, event, nargs, ack) {
+  if (eventLogFd === null) return;
+  const t = Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
+  fs.writeSync(eventLogFd, JSON.stringify({
+    t, replica: REPLICA, eio: socket.conn.id, nsp: socket.nsp.name, event, args: nargs, ack,
+  }) + '\n');
+}
 
 // ------------------------------------------------------------------ counters
 let stats;
@@ -202,6 +218,7 @@ function wireGeneric(socket) {
   socket.onAny((event, ...args) => {
     incEvent(nsp, event);
     const ack = args.length && typeof args[args.length - 1] === 'function' ? args.pop() : null;
+    logEvent(socket, event, args.length, !!ack);
     if (cfg.verbose) vlog('recv', nsp, event, args.length, 'args', ack ? '(ack)' : '');
     if (!ack) return;
     const reply = () => {
