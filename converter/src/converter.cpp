@@ -563,7 +563,23 @@ Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
       }
       steps.push_back(std::move(e));
     }
+    if (opt.per_session) {
+      const std::int64_t tail = opt.think.apply((s.duration_us - last_t.value_or(0)) / 1000);
+      if (tail > 0) {
+        Step t;
+        t.kind = Step::Kind::think;
+        t.think_ms = tail;
+        steps.push_back(t);
+      }
+    }
     steps = collapse_loops(std::move(steps));
+    if (opt.per_session) {
+      Scenario sc;
+      sc.name = "session-" + std::to_string(s.id);
+      sc.steps = std::move(steps);
+      scenarios.push_back(std::move(sc));
+      continue;
+    }
     if (steps.empty()) {
       result.warnings.push_back("session " + std::to_string(s.id) + " (sid " + s.sid +
                                 ") has no client event to replay; left out");

@@ -198,6 +198,37 @@ TEST(ConverterTest, IdenticalSessionsMergeIntoOneWeightedScenario) {
       12);
 }
 
+TEST(ConverterTest, PerSessionKeepsEverySessionWithItsTimingToTheEnd) {
+  // Recorded-timing replay: identical sessions stay apart, a session without client events is
+  // kept, gaps are scaled by the think policy, and a last think runs to the recorded end.
+  const std::vector<Message> a{connect(0, "/"), client(1000, "x", Json::array())};
+  Session quiet = session("q", {connect(0, "/")}, 1);
+  quiet.duration_us = 3'000'000;
+  Session s1 = session("1", a, 0);
+  s1.duration_us = 5'000'000;
+  Session s3 = session("3", a, 2);
+  s3.duration_us = 1'000'000; // ends right after its emit: no last think
+  ConvertOptions o;
+  o.per_session = true;
+  o.think.kind = ThinkPolicy::Kind::scale;
+  o.think.factor = 0.5;
+  const auto c = run(recording({s1, quiet, s3}), o);
+  const auto doc = YAML::Load(c.yaml);
+  ASSERT_EQ(doc["scenarios"].size(), 3u);
+  EXPECT_EQ(doc["scenarios"][0]["name"].as<std::string>(), "session-1");
+  EXPECT_EQ(doc["scenarios"][1]["name"].as<std::string>(), "session-2");
+  EXPECT_EQ(doc["scenarios"][2]["name"].as<std::string>(), "session-3");
+  const auto f1 = flow_of(c, 0);
+  ASSERT_EQ(f1.size(), 3u) << c.yaml;
+  EXPECT_EQ(f1[0]["think"].as<std::string>(), "500ms");
+  EXPECT_TRUE(f1[1]["emit"]);
+  EXPECT_EQ(f1[2]["think"].as<int>(), 2); // (5 s - 1 s) x 0.5
+  const auto f2 = flow_of(c, 1);
+  ASSERT_EQ(f2.size(), 1u) << c.yaml;
+  EXPECT_EQ(f2[0]["think"].as<std::string>(), "1500ms");
+  EXPECT_EQ(flow_of(c, 2).size(), 2u) << c.yaml;
+}
+
 Session with_cookies(Session s) {
   CookieRecord set;
   set.kind = CookieRecord::Kind::set;

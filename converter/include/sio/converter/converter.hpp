@@ -28,6 +28,11 @@ struct ConvertOptions {
   std::optional<double> arrival_rate;        ///< --arrival-rate override (users/s)
   std::string payload_file = "scenario.csv"; ///< CSV name, relative to the YAML file
   std::string source_name;                   ///< shown in the header comment
+  /// Recorded-timing replay (`sioreplay replay RECORDING`): one scenario per session, named
+  /// "session-<id>", in the recording's order; none merged with an identical one or left out
+  /// for having no client event; and a last think up to the session's recorded end, so that
+  /// the server's late pushes are received and the session lasts as long as it did.
+  bool per_session = false;
 };
 
 /// The converter's output: the YAML text, the CSV text (empty when no secrets), and notes.
