@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -340,9 +341,41 @@ std::string summary_table(const Metrics& m, double elapsed_s) {
     return out;
   }
   if (!agg.counters.empty()) {
-    out += "Counters\n";
+    // Families of counters by name (one per scenario or event name) are folded into one line
+    // when they have many members: a recording replays one scenario per session. The report
+    // keeps each counter.
+    constexpr std::size_t fold_over = 8;
+    static constexpr const char* families[] = {"vusers.created_by_name.", "socketio.push."};
+    struct Family {
+      std::size_t members = 0;
+      std::uint64_t sum = 0;
+      bool written = false;
+    };
+    std::map<std::string, Family> folded;
+    const auto family_of = [](const std::string& name) -> const char* {
+      for (const char* f : families)
+        if (name.rfind(f, 0) == 0) return f;
+      return nullptr;
+    };
     for (const auto& [name, n] : agg.counters)
+      if (const char* f = family_of(name)) {
+        ++folded[f].members;
+        folded[f].sum += n;
+      }
+    out += "Counters\n";
+    for (const auto& [name, n] : agg.counters) {
+      const char* f = family_of(name);
+      if (f != nullptr && folded[f].members > fold_over) {
+        Family& fam = folded[f];
+        if (fam.written) continue;
+        fam.written = true;
+        const std::string label = std::string(f) + "* (" + std::to_string(fam.members) + ")";
+        out +=
+            "  " + pad_right(label, name_width) + pad_left(with_commas(fam.sum), num_width) + "\n";
+        continue;
+      }
       out += "  " + pad_right(name, name_width) + pad_left(with_commas(n), num_width) + "\n";
+    }
   }
   std::string rates;
   for (const auto& [counter_name, rate_name] : rate_names) {
