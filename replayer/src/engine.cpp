@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <future>
+#include <optional>
 #include <thread>
 
 namespace sio::replayer {
@@ -28,6 +29,7 @@ struct Worker {
   std::mt19937_64 rng;
   std::size_t active = 0;
   detail::UserEnv env;
+  std::map<std::string, PushTally> pushes;
   std::thread thread;
 };
 
@@ -49,6 +51,17 @@ Json cell(const std::string& v, bool cast) {
 }
 
 } // namespace
+
+std::string push_key(std::string_view nsp, std::string_view event) {
+  std::string k;
+  if (!nsp.empty() && nsp != "/") {
+    k.reserve(nsp.size() + 1 + event.size());
+    k += nsp;
+    k += ' ';
+  }
+  k += event;
+  return k;
+}
 
 std::vector<double> arrival_times(const Phase& phase, double scale) {
   std::vector<double> t;
@@ -90,6 +103,13 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
       url->scheme != "wss")
     return fail(errc::usage, "target " + script.target + ": expected http(s):// or ws(s)://");
   if (script.scenarios.empty()) return fail(errc::usage, script.file + ": no scenario to run");
+  for (std::size_t i = 0; i < opt.schedule.size(); ++i) {
+    const Arrival& a = opt.schedule[i];
+    if (a.scenario >= script.scenarios.size() || !(a.at_s >= 0) ||
+        (i > 0 && a.at_s < opt.schedule[i - 1].at_s))
+      return fail(errc::usage, "schedule entry " + std::to_string(i) +
+                                   ": scenario out of range, negative or unsorted time");
+  }
   detail::Target target;
   target.host = url->host;
   target.port = std::to_string(url->port);
@@ -139,6 +159,7 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     w->env.metrics = &w->metrics;
     w->env.rng = &w->rng;
     w->env.active = &w->active;
+    w->env.pushes = opt.tally_pushes ? &w->pushes : nullptr;
     workers.push_back(std::move(w));
   }
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
@@ -192,63 +213,83 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   for (const auto& s : script.scenarios) weight_sum += std::max(0.0, s.weight);
   std::vector<std::size_t> payload_next(script.payloads.size(), 0);
   std::uint64_t created = 0;
+  // The user's variables: one pick of each list, one payload row (`row`, or the next/a random
+  // one), a uuid, the target.
+  const auto make_vars = [&](std::optional<std::size_t> row) {
+    Json vars = Json::object();
+    for (const auto& [k, v] : script.variables.items())
+      vars[k] = v.is_array() && !v.empty() ? v[rng() % v.size()] : v;
+    for (std::size_t pi = 0; pi < script.payloads.size(); ++pi) {
+      const Payload& pl = script.payloads[pi];
+      if (pl.rows.empty()) continue;
+      if (pl.load_all) {
+        Json all = Json::array();
+        for (const auto& r : pl.rows) {
+          Json o = Json::object();
+          for (std::size_t c = 0; c < pl.fields.size() && c < r.size(); ++c)
+            o[pl.fields[c]] = cell(r[c], pl.cast);
+          all.push_back(std::move(o));
+        }
+        vars[pl.name.empty() ? "payload" : pl.name] = std::move(all);
+        continue;
+      }
+      const auto& r = row           ? pl.rows[*row % pl.rows.size()]
+                      : pl.sequence ? pl.rows[payload_next[pi]++ % pl.rows.size()]
+                                    : pl.rows[rng() % pl.rows.size()];
+      for (std::size_t c = 0; c < pl.fields.size() && c < r.size(); ++c)
+        vars[pl.fields[c]] = cell(r[c], pl.cast);
+    }
+    vars["$uuid"] = uuid_v4(rng);
+    vars["target"] = script.target;
+    return vars;
+  };
+  const auto spawn = [&](Clock::time_point at, const Scenario* sc, Json vars) {
+    Worker& w = *workers[created % workers.size()];
+    ++created;
+    ++alive;
+    net::co_spawn(
+        w.ioc,
+        [&w, sc, vars = std::move(vars), at, &alive]() mutable -> net::awaitable<void> {
+          co_await detail::run_user(w.env, *sc, std::move(vars), at);
+          --alive;
+        },
+        net::detached);
+  };
+  const auto at_offset = [&](double s) {
+    return start + std::chrono::microseconds(static_cast<std::int64_t>(s * 1e6));
+  };
+
+  // A schedule: its users at its times.
+  for (const Arrival& a : opt.schedule) {
+    const auto at = at_offset(a.at_s);
+    if (!wait_until(at)) break;
+    spawn(at, &script.scenarios[a.scenario], make_vars(a.payload_row));
+  }
+  // Otherwise the phases.
   double phase_start = 0;
-  for (const Phase& phase : script.phases) {
+  static const std::vector<Phase> no_phases;
+  for (const Phase& phase : opt.schedule.empty() ? script.phases : no_phases) {
     const auto times = arrival_times(phase, opt.scale);
     const std::int64_t cap =
         phase.max_vusers ? std::llround(static_cast<double>(*phase.max_vusers) * opt.scale) : -1;
     for (const double t : times) {
-      const auto at =
-          start + std::chrono::microseconds(static_cast<std::int64_t>((phase_start + t) * 1e6));
+      const auto at = at_offset(phase_start + t);
       if (!wait_until(at)) break;
       if (cap >= 0 && alive.load() >= cap) {
         ++skipped;
         continue;
       }
-      // The user's variables: one pick of each list, one payload row, a uuid, the target.
-      Json vars = Json::object();
-      for (const auto& [k, v] : script.variables.items())
-        vars[k] = v.is_array() && !v.empty() ? v[rng() % v.size()] : v;
-      for (std::size_t pi = 0; pi < script.payloads.size(); ++pi) {
-        const Payload& pl = script.payloads[pi];
-        if (pl.rows.empty()) continue;
-        if (pl.load_all) {
-          Json all = Json::array();
-          for (const auto& row : pl.rows) {
-            Json o = Json::object();
-            for (std::size_t c = 0; c < pl.fields.size() && c < row.size(); ++c)
-              o[pl.fields[c]] = cell(row[c], pl.cast);
-            all.push_back(std::move(o));
-          }
-          vars[pl.name.empty() ? "payload" : pl.name] = std::move(all);
-          continue;
-        }
-        const auto& row = pl.sequence ? pl.rows[payload_next[pi]++ % pl.rows.size()]
-                                      : pl.rows[rng() % pl.rows.size()];
-        for (std::size_t c = 0; c < pl.fields.size() && c < row.size(); ++c)
-          vars[pl.fields[c]] = cell(row[c], pl.cast);
-      }
-      vars["$uuid"] = uuid_v4(rng);
-      vars["target"] = script.target;
+      Json vars = make_vars(std::nullopt);
       double pick = std::uniform_real_distribution<double>(0, weight_sum)(rng);
       const Scenario* sc = &script.scenarios.back();
-      for (const auto& s : script.scenarios) {
-        pick -= std::max(0.0, s.weight);
+      for (const auto& sn : script.scenarios) {
+        pick -= std::max(0.0, sn.weight);
         if (pick < 0) {
-          sc = &s;
+          sc = &sn;
           break;
         }
       }
-      Worker& w = *workers[created % workers.size()];
-      ++created;
-      ++alive;
-      net::co_spawn(
-          w.ioc,
-          [&w, sc, vars = std::move(vars), at, &alive]() mutable -> net::awaitable<void> {
-            co_await detail::run_user(w.env, *sc, std::move(vars), at);
-            --alive;
-          },
-          net::detached);
+      spawn(at, sc, std::move(vars));
     }
     phase_start += phase.duration_s;
     if (stop != nullptr && stop->load()) break;
@@ -270,7 +311,15 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     if (cut) w->ioc.stop();
     w->thread.join();
   }
-  for (auto& w : workers) result.metrics.merge(w->metrics);
+  for (auto& w : workers) {
+    result.metrics.merge(w->metrics);
+    for (auto& [name, t] : w->pushes) {
+      PushTally& all = result.pushes[name];
+      all.users += t.users;
+      all.failed += t.failed;
+      for (const auto& [k, n] : t.events) all.events[k] += n;
+    }
+  }
   if (skipped > 0) result.metrics.count("vusers.skipped", skipped.load());
   result.elapsed_s = elapsed();
   result.users_created = created;

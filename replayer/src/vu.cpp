@@ -183,6 +183,8 @@ public:
     if (dead_) throw UserError(dead_cause_, dead_what_);
   }
   awaitable<void> close();
+  /// Server events received, by push_key (only when env.pushes is set).
+  const std::map<std::string, std::uint64_t>& received() const { return received_; }
 
 private:
   // ---- helpers ------------------------------------------------------------------------------
@@ -336,6 +338,7 @@ private:
     Json args;
   };
   std::deque<Push> inbox_; ///< unclaimed pushes, for `waitFor` (only when the flow has one)
+  std::map<std::string, std::uint64_t> received_; ///< by push_key, when env_.pushes is set
   sock::AttachmentCollector collector_;
 };
 
@@ -829,6 +832,7 @@ template <bool Tls> void User<Tls>::on_socketio(sock::Packet p) {
     const std::string event = all[0].is_string() ? all[0].get<std::string>() : all[0].dump();
     count("socketio.push");
     count("socketio.push." + event);
+    if (env_.pushes != nullptr) ++received_[push_key(p.nsp, event)];
     Json args = Json::array();
     for (std::size_t i = 1; i < all.size(); ++i) args.push_back(std::move(all[i]));
     bool claimed = false;
@@ -1186,6 +1190,12 @@ awaitable<void> run_as(const UserEnv& env, const Scenario& scenario, Json vars,
     env.metrics->example(cause, e.what());
   }
   co_await user->close();
+  if (env.pushes != nullptr) {
+    PushTally& t = (*env.pushes)[scenario.name];
+    ++t.users;
+    if (!cause.empty()) ++t.failed;
+    for (const auto& [k, n] : user->received()) t.events[k] += n;
+  }
   if (cause.empty()) {
     env.metrics->count("vusers.completed");
     env.metrics->record("vusers.session_length", since_us(scheduled));

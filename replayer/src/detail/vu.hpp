@@ -8,6 +8,7 @@
 ///   -> [upgrade: ws 2probe/3probe, polling released by noop, 5] -> flow steps -> close
 
 #include "sio/replayer/cookie_jar.hpp"
+#include "sio/replayer/engine.hpp"
 #include "sio/replayer/metrics.hpp"
 #include "sio/replayer/script.hpp"
 
@@ -43,6 +44,8 @@ struct UserEnv {
   Metrics* metrics = nullptr;
   std::mt19937_64* rng = nullptr;
   std::size_t* active = nullptr; ///< users running on this worker
+  /// When set, each user counts the server events it receives, added here by scenario name.
+  std::map<std::string, PushTally>* pushes = nullptr;
 };
 
 /// Runs one user to its end: counts vusers.completed or vusers.failed (+ errors.<cause>).

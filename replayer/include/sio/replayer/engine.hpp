@@ -8,9 +8,27 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace sio::replayer {
+
+/// One user of a scheduled run (recorded-timing replay): when it starts and what it runs.
+struct Arrival {
+  double at_s = 0;             ///< seconds from the start of the run
+  std::size_t scenario = 0;    ///< index into Script::scenarios
+  std::size_t payload_row = 0; ///< the row this user takes from every payload CSV
+};
+
+/// The server events (pushes) the users of one scenario received.
+struct PushTally {
+  std::uint64_t users = 0;  ///< users that ran the scenario
+  std::uint64_t failed = 0; ///< of which failed
+  /// Received events by name: "event" in the default namespace, "/nsp event" in others.
+  std::map<std::string, std::uint64_t> events;
+};
 
 /// How to run a script.
 struct EngineOptions {
@@ -21,6 +39,10 @@ struct EngineOptions {
   std::string ca_file;           ///< extra trusted CA certificates, PEM (--ca-file)
   double connect_timeout_s = 10; ///< TCP/TLS/handshake deadline
   std::uint64_t seed = 0;        ///< 0: random
+  /// When not empty: exactly these users at these times (sorted by at_s), instead of the
+  /// script's phases; `scale`, scenario weights and payload order do not apply.
+  std::vector<Arrival> schedule;
+  bool tally_pushes = false; ///< fill RunResult::pushes
   /// Called about every 10 s with the last period and the totals so far (on the caller's thread).
   std::function<void(const Period& last, const Period& total, double elapsed_s)> progress;
 };
@@ -31,7 +53,11 @@ struct RunResult {
   double elapsed_s = 0;
   std::uint64_t users_created = 0;
   bool interrupted = false;
+  std::map<std::string, PushTally> pushes; ///< by scenario name, with tally_pushes
 };
+
+/// The key of a received event in PushTally::events.
+std::string push_key(std::string_view nsp, std::string_view event);
 
 /// Runs the whole script and returns the merged metrics. `stop` (optional) ends the run early:
 /// arrivals stop and running users are closed.
