@@ -6,6 +6,7 @@
 #include "sio/common/session_json.hpp"
 #include "sio/converter/converter.hpp"
 #include "sio/replayer/engine.hpp"
+#include "sio/replayer/recorded.hpp"
 #include "sio/replayer/report.hpp"
 #include "sio/replayer/script.hpp"
 
@@ -35,18 +36,24 @@ struct ReplayArgs {
   bool quiet = false;
   replayer::EngineOptions engine;
   bool no_cookie_jar = false;
+  double speed = 1.0;
+  unsigned multiply = 1;
+  bool scale_given = false, speed_given = false, multiply_given = false;
 };
 
-/// A recording, HAR or capture given instead of a scenario: converted with the defaults of
-/// `sioreplay convert` into a temporary scenario (YAML + payload CSV), then loaded from there.
-Result<replayer::Script> load_converted(const std::string& path, const replayer::LoadOptions& lo) {
-  auto rec = load_recording_input(path);
-  if (!rec) return fail(std::move(rec).error());
+/// A recording, HAR or capture given instead of a scenario, replayed with its own timing: one
+/// scenario per session (the converter's per-session mode: think steps are the recorded gaps
+/// divided by the speed) in a temporary YAML + payload CSV, loaded from there.
+Result<replayer::Script> load_recorded(const Recording& rec, const std::string& path,
+                                       const replayer::LoadOptions& lo, double speed) {
   converter::ConvertOptions co;
   co.payload_file = "scenario.csv";
   const auto slash = path.rfind('/');
   co.source_name = slash == std::string::npos ? path : path.substr(slash + 1);
-  auto conv = converter::convert(*rec, co);
+  co.per_session = true;
+  co.think.kind = converter::ThinkPolicy::Kind::scale;
+  co.think.factor = 1.0 / speed;
+  auto conv = converter::convert(rec, co);
   if (!conv) return fail(conv.error().within(path));
   char dir_template[] = "/tmp/sioreplay-scenario-XXXXXX";
   const char* dir = ::mkdtemp(dir_template);
@@ -60,29 +67,62 @@ Result<replayer::Script> load_converted(const std::string& path, const replayer:
   std::remove(yaml.c_str());
   std::remove(csv.c_str());
   ::rmdir(dir);
-  if (script)
-    std::fprintf(stderr,
-                 "sioreplay replay: %s: %zu session(s) converted to %zu scenario(s) with the "
-                 "defaults of `sioreplay convert` (use it to edit the scenario)\n",
-                 path.c_str(), rec->sessions.size(), conv->scenarios);
+  if (script && script->scenarios.size() != rec.sessions.size())
+    return fail(errc::unsupported, path + ": " + std::to_string(rec.sessions.size()) +
+                                       " sessions became " +
+                                       std::to_string(script->scenarios.size()) + " scenarios");
   return script;
 }
 
+int usage_error(const char* text) {
+  std::fprintf(stderr, "sioreplay replay: %s\n", text);
+  return exit_usage;
+}
+
 int run_replay(ReplayArgs& a) {
+  const bool recorded = is_recording_input(a.script);
+  if (!recorded && (a.speed_given || a.multiply_given))
+    return usage_error("--speed and --multiply replay a recording, HAR or capture with its own "
+                       "timing; a scenario's load is set by its phases and --scale");
+  if (recorded && a.scale_given)
+    return usage_error("--scale multiplies a scenario's phases; a recording replays with its own "
+                       "timing: use --multiply N (N copies of each session) and --speed F");
+  if (!(a.engine.scale > 0)) return usage_error("--scale must be > 0");
+  if (!(a.speed > 0) || a.speed > 1e6) return usage_error("--speed must be > 0 (and <= 1e6)");
+  if (a.multiply < 1 || a.multiply > 100000)
+    return usage_error("--multiply must be between 1 and 100000");
   replayer::LoadOptions lo;
   lo.environment = a.environment;
   lo.target = a.target;
-  auto script = is_recording_input(a.script) ? load_converted(a.script, lo)
-                                             : replayer::load_script(a.script, lo);
+  std::optional<Recording> rec;
+  Result<replayer::Script> script = fail(errc::unsupported, "not loaded");
+  if (recorded) {
+    auto r = load_recording_input(a.script);
+    if (r) {
+      rec.emplace(std::move(*r));
+      script = load_recorded(*rec, a.script, lo, a.speed);
+    } else {
+      script = fail(std::move(r).error());
+    }
+  } else {
+    script = replayer::load_script(a.script, lo);
+  }
   if (!script) {
     std::fprintf(stderr, "sioreplay replay: error: %s\n", script.error().message().c_str());
     return exit_failure;
   }
   for (const auto& w : script->warnings)
     std::fprintf(stderr, "sioreplay replay: warning: %s\n", w.c_str());
-  if (!(a.engine.scale > 0)) {
-    std::fprintf(stderr, "sioreplay replay: --scale must be > 0\n");
-    return exit_usage;
+  replayer::RecordedTiming timing;
+  if (rec) {
+    a.engine.schedule = replayer::recorded_schedule(*rec, a.speed, a.multiply);
+    a.engine.tally_pushes = true;
+    timing = replayer::recorded_timing(*rec, a.speed, a.multiply);
+    std::fprintf(stderr,
+                 "sioreplay replay: %s: %zu session(s) x %u replayed with their recorded timing "
+                 "at --speed %g: %zu users over %.1f s\n",
+                 a.script.c_str(), rec->sessions.size(), a.multiply, a.speed,
+                 a.engine.schedule.size(), timing.due_s);
   }
   a.engine.cookie_jar = !a.no_cookie_jar;
   if (a.engine.insecure || !script->tls_reject_unauthorized)
@@ -121,9 +161,16 @@ int run_replay(ReplayArgs& a) {
     for (const auto& [cause, message] : result->metrics.examples())
       std::fprintf(stderr, "  errors.%s: %s\n", cause.c_str(), message.c_str());
   }
+  std::optional<replayer::PushComparison> pushes;
+  if (rec) {
+    pushes = replayer::compare_pushes(*rec, result->pushes);
+    std::fputs(replayer::recorded_summary(timing, result->elapsed_s, *pushes).c_str(), stderr);
+  }
   if (result->interrupted)
     std::fprintf(stderr, "sioreplay replay: interrupted: the report covers the run so far\n");
   Json report = replayer::report_json(result->metrics);
+  if (pushes)
+    report["x-sioreplay-recorded"] = replayer::recorded_json(timing, result->elapsed_s, *pushes);
   if (!result->metrics.examples().empty()) {
     Json ex = Json::object();
     for (const auto& [cause, message] : result->metrics.examples()) ex[cause] = message;
@@ -166,9 +213,15 @@ void add_replay(CLI::App& app, int& exit_code) {
       "Run an Artillery v2 Socket.IO scenario (YAML) at N x load, with a cookie jar per user");
   sub->add_option("script", a->script,
                   "Scenario YAML (Artillery v2, engine: socketio), or a recording, HAR or "
-                  "pcap/pcapng capture (converted with the defaults of `sioreplay convert`)")
+                  "pcap/pcapng capture (replayed with its recorded timing)")
       ->required();
-  sub->add_option("--scale", a->engine.scale, "Multiply every phase's arrivals (and maxVusers)")
+  sub->add_option("--scale", a->engine.scale,
+                  "Scenario: multiply every phase's arrivals (and maxVusers)")
+      ->capture_default_str();
+  sub->add_option("--speed", a->speed,
+                  "Recording: replay F times as fast (start offsets and gaps divided by F)")
+      ->capture_default_str();
+  sub->add_option("--multiply", a->multiply, "Recording: run N copies of each recorded session")
       ->capture_default_str();
   sub->add_option("--target", a->target, "Override config.target");
   sub->add_option("-e,--environment", a->environment, "Use config.environments.NAME");
@@ -190,9 +243,19 @@ void add_replay(CLI::App& app, int& exit_code) {
       "so sticky sessions work without a Cookie variable. If the script also sets a Cookie\n"
       "header, the live cookie of the same name wins. SIGINT/SIGTERM: users are closed within\n"
       "5 s and the report covers the run so far; a second signal exits at once.\n"
+      "A recording, HAR or capture is replayed with its own timing: each session starts at its\n"
+      "recorded offset with its recorded gaps between client messages (divided by --speed),\n"
+      "--multiply copies of each, and the server events each session's copies receive are\n"
+      "compared with the recording (missing/extra per session; in the report as\n"
+      "x-sioreplay-recorded). To edit the load instead, `sioreplay convert` it to a scenario.\n"
       "Exit codes: 0 the run completed (failed users are in the report; config.ensure turns\n"
       "them into a failure), 1 bad script, interrupted run or a failed ensure check, 2 usage.");
-  sub->callback([a, &exit_code] { exit_code = run_replay(*a); });
+  sub->callback([a, sub, &exit_code] {
+    a->scale_given = sub->count("--scale") > 0;
+    a->speed_given = sub->count("--speed") > 0;
+    a->multiply_given = sub->count("--multiply") > 0;
+    exit_code = run_replay(*a);
+  });
 }
 
 } // namespace sio::cli

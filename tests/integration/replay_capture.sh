@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Integration: `sioreplay replay` takes a packet capture directly. b8.pcap (20 real browser-like
-# clients through HAProxy, captured with tcpdump) is converted on the fly and replayed against the
+# clients through HAProxy, captured with tcpdump) is read on the fly and replayed against the
 # sample app (3 socket.io replicas behind the sticky HAProxy, 127.0.0.1 only): every user must
 # complete, and the replayer must emit exactly the client events the recording of the same
 # capture holds.
@@ -36,7 +36,7 @@ const check = (ok, what) => { console.log(`  ${ok ? "ok  " : "FAIL"}  ${what}`);
 const sessions = lines.filter((l) => l.kind === "session");
 const events = sessions.reduce((n, s) => n + s.messages.filter(
   (m) => m.dir === "client->server" && (m.type === "EVENT" || m.type === "BINARY_EVENT")).length, 0);
-check(/20 session\(s\) converted to 20 scenario\(s\)/.test(err), "the capture was converted: 20 sessions");
+check(/20 session\(s\) x 1 replayed with their recorded timing/.test(err), "the capture was read: 20 sessions, replayed with their timing");
 check(c["vusers.created"] === 20 && c["vusers.completed"] === 20,
       `20 users created and completed (got ${c["vusers.created"]} / ${c["vusers.completed"]})`);
 check((c["vusers.failed"] || 0) === 0, `0 failed (got ${c["vusers.failed"]})`);

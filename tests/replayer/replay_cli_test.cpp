@@ -1,6 +1,7 @@
 /// `sioreplay replay` on bad scripts: one clear message with file and line, exit 1, no report.
 
 #include "../support/cli.hpp"
+#include "sio/common/socketio.hpp"
 
 #include <gtest/gtest.h>
 
@@ -42,6 +43,58 @@ TEST_F(ReplayCli, BadScriptsNameTheFileAndLine) {
   const CliRun missing = run("replay " + at("missing.yml"));
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.err.find("missing.yml"), std::string::npos);
+}
+
+TEST_F(ReplayCli, RecordingAndScenarioOptionsAreNotMixed) {
+  // --speed/--multiply are for recordings (their own timing), --scale for a scenario's phases.
+  std::ofstream(dir_ / "s.yml")
+      << "config:\n  target: http://127.0.0.1:9\n  phases:\n    - duration: 1\n      arrivalCount: "
+         "1\n"
+         "scenarios:\n  - engine: socketio\n    flow:\n      - emit: [\"x\"]\n";
+  const std::string capture = std::string(SIO_SOURCE_DIR) + "/samples/pcap/b8/b8.pcap";
+  struct Case {
+    std::string args, expect;
+  };
+  const std::vector<Case> cases = {
+      {at("s.yml") + " --speed 2", "--speed and --multiply replay a recording"},
+      {at("s.yml") + " --multiply 3", "--speed and --multiply replay a recording"},
+      {capture + " --scale 2", "use --multiply N"},
+      {capture + " --multiply 0", "--multiply must be between 1 and 100000"},
+      {capture + " --speed 0", "--speed must be > 0"},
+      {capture + " --speed -1", "--speed must be > 0"},
+  };
+  for (const auto& c : cases) {
+    const CliRun r = run("replay " + c.args + " -q -o " + at("r.json"));
+    EXPECT_EQ(r.code, 2) << c.args << ": " << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << ": " << r.err;
+    EXPECT_FALSE(fs::exists(dir_ / "r.json"));
+  }
+}
+
+TEST_F(ReplayCli, RecordingReplaysWithItsTimingAndComparesPushes) {
+  // Against a port nothing listens on: every user fails, but the schedule and the comparison
+  // are there (the real run against the sample app is tests/integration/replay_recorded.sh).
+  const std::string capture = std::string(SIO_SOURCE_DIR) + "/samples/pcap/b8/b8.pcap";
+  const CliRun r =
+      run("replay " + capture + " --speed 20 --multiply 2 --target http://127.0.0.1:9" + " -q -o " +
+          at("r.json"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("20 session(s) x 2 replayed with their recorded timing at --speed 20: "
+                       "40 users"),
+            std::string::npos)
+      << r.err;
+  const Json report = Json::parse(test::slurp(dir_ / "r.json"));
+  EXPECT_EQ(report["aggregate"]["counters"]["vusers.created"], 40);
+  EXPECT_EQ(report["aggregate"]["counters"]["vusers.failed"], 40);
+  const Json& x = report["x-sioreplay-recorded"];
+  EXPECT_EQ(x["multiply"], 2);
+  EXPECT_EQ(x["sessions"], 20);
+  EXPECT_EQ(x["bySession"].size(), 20u);
+  EXPECT_EQ(x["bySession"][0]["copies"], 2);
+  EXPECT_EQ(x["bySession"][0]["failed"], 2);
+  EXPECT_EQ(x["pushes"]["received"], 0);
+  EXPECT_GT(x["pushes"]["missing"].get<int>(), 0);
+  EXPECT_EQ(x["pushes"]["missing"], x["pushes"]["expected"]);
 }
 
 TEST_F(ReplayCli, UnreachableTargetCountsFailedUsers) {
