@@ -39,6 +39,7 @@ struct ReplayArgs {
   double speed = 1.0;
   unsigned multiply = 1;
   bool scale_given = false, speed_given = false, multiply_given = false;
+  std::string source_addresses;
 };
 
 /// A recording, HAR or capture given instead of a scenario, replayed with its own timing: one
@@ -91,6 +92,11 @@ int run_replay(ReplayArgs& a) {
   if (!(a.speed > 0) || a.speed > 1e6) return usage_error("--speed must be > 0 (and <= 1e6)");
   if (a.multiply < 1 || a.multiply > 100000)
     return usage_error("--multiply must be between 1 and 100000");
+  if (!a.source_addresses.empty()) {
+    auto sources = replayer::parse_source_addresses(a.source_addresses);
+    if (!sources) return usage_error(sources.error().message().c_str());
+    a.engine.source_addresses = std::move(*sources);
+  }
   replayer::LoadOptions lo;
   lo.environment = a.environment;
   lo.target = a.target;
@@ -146,6 +152,12 @@ int run_replay(ReplayArgs& a) {
                            double elapsed) {
       std::fprintf(stderr, "%s\n", replayer::progress_line(last, total, elapsed).c_str());
     };
+  // Each connected user holds a descriptor or two: take all the kernel allows this process.
+  const std::uint64_t open_files = replayer::raise_open_files_limit();
+  if (!a.quiet)
+    std::fprintf(stderr,
+                 "sioreplay replay: open files limit %llu (one or two per connected user)\n",
+                 static_cast<unsigned long long>(open_files));
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   auto result = replayer::run(*script, a.engine, &g_stop);
@@ -226,6 +238,9 @@ void add_replay(CLI::App& app, int& exit_code) {
   sub->add_option("--target", a->target, "Override config.target");
   sub->add_option("-e,--environment", a->environment, "Use config.environments.NAME");
   sub->add_option("--workers", a->engine.workers, "Worker threads (default: one per core)");
+  sub->add_option("--source-addresses", a->source_addresses,
+                  "Bind connections to these local addresses in turn (comma-separated, IPv4 "
+                  "ranges like 127.0.0.1-127.0.0.8): each has its own ~28k local ports");
   sub->add_option("-o,--output", a->output, "Write the report (Artillery's JSON shape) here");
   sub->add_flag(
       "--no-cookie-jar", a->no_cookie_jar,
@@ -248,6 +263,9 @@ void add_replay(CLI::App& app, int& exit_code) {
       "--multiply copies of each, and the server events each session's copies receive are\n"
       "compared with the recording (missing/extra per session; in the report as\n"
       "x-sioreplay-recorded). To edit the load instead, `sioreplay convert` it to a scenario.\n"
+      "Limits: the soft open-files limit is raised to the hard one; users stopped by a limit\n"
+      "fail with errors.limit.open_files (use more processes) or errors.limit.local_ports\n"
+      "(use --source-addresses).\n"
       "Exit codes: 0 the run completed (failed users are in the report; config.ensure turns\n"
       "them into a failure), 1 bad script, interrupted run or a failed ensure check, 2 usage.");
   sub->callback([a, sub, &exit_code] {

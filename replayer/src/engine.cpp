@@ -15,6 +15,7 @@
 #include <cmath>
 #include <future>
 #include <optional>
+#include <sys/resource.h>
 #include <thread>
 
 namespace sio::replayer {
@@ -30,6 +31,7 @@ struct Worker {
   std::size_t active = 0;
   detail::UserEnv env;
   std::map<std::string, PushTally> pushes;
+  std::size_t next_source = 0;
   std::thread thread;
 };
 
@@ -51,6 +53,55 @@ Json cell(const std::string& v, bool cast) {
 }
 
 } // namespace
+
+Result<std::vector<std::string>> parse_source_addresses(std::string_view text) {
+  std::vector<std::string> out;
+  const auto bad = [&](std::string_view item, const std::string& why) {
+    return fail(errc::usage, "--source-addresses: \"" + std::string(item) + "\": " + why);
+  };
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    boost::system::error_code ec;
+    const auto dash = item.find('-');
+    if (dash == std::string_view::npos) {
+      const auto a = net::ip::make_address(std::string(item), ec);
+      if (ec) return bad(item, "not an IP address");
+      out.push_back(a.to_string());
+    } else {
+      const auto first = net::ip::make_address_v4(std::string(item.substr(0, dash)), ec);
+      if (ec) return bad(item, "a range is two IPv4 addresses: FIRST-LAST");
+      const auto last = net::ip::make_address_v4(std::string(item.substr(dash + 1)), ec);
+      if (ec) return bad(item, "a range is two IPv4 addresses: FIRST-LAST");
+      const std::uint32_t lo = first.to_uint(), hi = last.to_uint();
+      if (hi < lo) return bad(item, "the range ends before it starts");
+      if (hi - lo >= 65536 || out.size() + (hi - lo) >= 65536)
+        return bad(item, "more than 65,536 addresses");
+      for (std::uint32_t v = lo;; ++v) {
+        out.push_back(net::ip::address_v4(v).to_string());
+        if (v == hi) break;
+      }
+    }
+    if (out.size() > 65536) return bad(item, "more than 65,536 addresses");
+  }
+  if (out.empty()) return fail(errc::usage, "--source-addresses: no address given");
+  return out;
+}
+
+std::uint64_t raise_open_files_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 0;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  return static_cast<std::uint64_t>(rl.rlim_cur);
+}
 
 std::string push_key(std::string_view nsp, std::string_view event) {
   std::string k;
@@ -134,6 +185,12 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     }
     tls->set_verify_mode(verify ? net::ssl::verify_peer : net::ssl::verify_none);
   }
+  std::vector<net::ip::address> sources;
+  for (const auto& text : opt.source_addresses) {
+    boost::system::error_code ec;
+    sources.push_back(net::ip::make_address(text, ec));
+    if (ec) return fail(errc::usage, "--source-addresses: " + text + ": not an IP address");
+  }
   {
     net::io_context resolve_ctx;
     net::ip::tcp::resolver resolver(resolve_ctx);
@@ -160,6 +217,9 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     w->env.rng = &w->rng;
     w->env.active = &w->active;
     w->env.pushes = opt.tally_pushes ? &w->pushes : nullptr;
+    w->env.source_addresses = sources;
+    w->next_source = i; // workers start at different addresses
+    w->env.next_source = &w->next_source;
     workers.push_back(std::move(w));
   }
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;

@@ -27,7 +27,9 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <netinet/in.h>
 #include <stdexcept>
+#include <sys/resource.h>
 
 namespace sio::replayer::detail {
 namespace {
@@ -74,6 +76,20 @@ UserError transport_error(const boost::system::error_code& ec, const char* step)
     return {"connection_closed", what};
   if (ec == net::error::host_unreachable || ec == net::error::network_unreachable)
     return {"unreachable", what};
+  // Limits of this machine, named so that the user knows which one stopped the run.
+  if (ec == net::error::no_descriptors) {
+    rlimit rl{};
+    ::getrlimit(RLIMIT_NOFILE, &rl);
+    return {"limit.open_files",
+            what + " (the open files limit, RLIMIT_NOFILE = " + std::to_string(rl.rlim_cur) +
+                ", is reached: run more processes with --processes N)"};
+  }
+  if (ec == boost::system::errc::address_not_available || ec == net::error::address_in_use)
+    return {"limit.local_ports",
+            what + " (no local port left towards the target: spread the connections over more "
+                   "source addresses with --source-addresses, e.g. 127.0.0.1-127.0.0.8)"};
+  if (ec == net::error::no_buffer_space || ec == net::error::no_memory)
+    return {"limit.memory", what};
   if (ec.category() == net::error::get_ssl_category()) return {"tls", what};
   if (ec == websocket::error::upgrade_declined) return {"ws_upgrade_declined", what};
   if (ec.category() == make_error_code(http::error::bad_version).category() ||
@@ -172,6 +188,8 @@ public:
        Clock::time_point scheduled)
       : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), due_(scheduled),
         upgrade_wake_(ex), ping_timer_(ex) {
+    if (!env.source_addresses.empty())
+      source_ = (*env.next_source)++ % env.source_addresses.size();
     options_ = env.script->socketio;
     options_.merge_from(sc.socketio);
     eio_ = options_.eio.value_or(4);
@@ -217,10 +235,14 @@ private:
   template <class Stream> awaitable<void> connect_stream(Stream& s) {
     auto& lowest = beast::get_lowest_layer(s);
     lowest.expires_after(ms_of(env_.connect_timeout_s));
-    try {
-      co_await lowest.async_connect(env_.target.endpoints, use_awaitable);
-    } catch (const boost::system::system_error& e) {
-      throw transport_error(e.code(), "connect");
+    if (env_.source_addresses.empty()) {
+      try {
+        co_await lowest.async_connect(env_.target.endpoints, use_awaitable);
+      } catch (const boost::system::system_error& e) {
+        throw transport_error(e.code(), "connect");
+      }
+    } else {
+      co_await connect_from_source(lowest);
     }
     // Small frames go out at once (Nagle + delayed ACK would add ~40 ms to acks).
     boost::system::error_code ignored;
@@ -242,6 +264,38 @@ private:
                                    (why.empty() ? e.code().message() : why));
       }
     }
+  }
+
+  /// Connects from this user's --source-addresses entry (users take them in turn; all of a
+  /// user's connections come from one address, as a browser's do): each source address has its
+  /// own ~28k local ports towards one target. The port is chosen at connect time
+  /// (IP_BIND_ADDRESS_NO_PORT), so it is shared between targets.
+  awaitable<void> connect_from_source(beast::tcp_stream& lowest) {
+    const auto& src = env_.source_addresses[source_];
+    boost::system::error_code last = net::error::address_family_not_supported;
+    for (const auto& entry : env_.target.endpoints) {
+      const tcp::endpoint ep = entry.endpoint();
+      if (ep.address().is_v4() != src.is_v4()) continue;
+      auto& sock = lowest.socket();
+      boost::system::error_code ec;
+      if (sock.is_open()) sock.close(ec);
+      sock.open(ep.protocol(), ec);
+      if (ec) throw transport_error(ec, "connect");
+#ifdef IP_BIND_ADDRESS_NO_PORT
+      const int one = 1;
+      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+#endif
+      sock.bind(tcp::endpoint(src, 0), ec);
+      if (ec) throw transport_error(ec, "bind");
+      try {
+        co_await lowest.async_connect(ep, use_awaitable);
+        co_return;
+      } catch (const boost::system::system_error& e) {
+        last = e.code();
+        if (last == beast::error::timeout) break;
+      }
+    }
+    throw transport_error(last, "connect");
   }
 
   // ---- HTTP -----------------------------------------------------------------------------------
@@ -302,6 +356,7 @@ private:
   /// When the next step is due: the scheduled arrival, then each step's end plus think times
   /// (timers wait for absolute due times, and latencies start there).
   Clock::time_point due_;
+  std::size_t source_ = 0; ///< index into env_.source_addresses
 
   // Engine.IO state
   int eio_ = 4;
@@ -554,6 +609,10 @@ template <bool Tls> awaitable<void> User<Tls>::open_websocket(bool upgrading) {
     to.keep_alive_pings = false;
     ws_->set_option(to);
     ws_->read_message_max(64u << 20);
+    // Client frames are masked through this buffer, kept for the stream's life: Beast's 4 KB
+    // default was the largest allocation per connected user. Socket.IO messages are mostly far
+    // smaller; a longer one goes out in 512-byte pieces of one frame.
+    ws_->write_buffer_bytes(512);
     ws_->set_option(websocket::stream_base::decorator(
         // `this`, not a shared_ptr: the stream is our member, so a shared_ptr here would be a
         // cycle (User -> ws_ -> decorator -> User) and leak every user.

@@ -3,7 +3,7 @@
  * sioreplay sample app: one Socket.IO 4 replica.
  *
  *   node server.js --port N --replica NAME [--host 127.0.0.1] [--verbose] [--news-ms MS]
- *                  [--tls-cert FILE --tls-key FILE] [--event-log FILE]
+ *                  [--tls-cert FILE --tls-key FILE] [--event-log FILE] [--workers K]
  *
  * With --tls-cert/--tls-key (PEM files, both required) it serves HTTPS instead of HTTP on the
  * same port; everything else is identical.
@@ -32,7 +32,7 @@ const crypto = require('crypto');
 const { Server } = require('socket.io');
 
 function parseArgs(argv) {
-  const o = { port: 0, replica: '', host: '127.0.0.1', verbose: false, newsMs: 0, tlsCert: '', tlsKey: '', eventLog: '' };
+  const o = { port: 0, replica: '', host: '127.0.0.1', verbose: false, newsMs: 0, tlsCert: '', tlsKey: '', eventLog: '', workers: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -46,18 +46,20 @@ function parseArgs(argv) {
     else if (a === '--tls-cert') o.tlsCert = val();
     else if (a === '--tls-key') o.tlsKey = val();
     else if (a === '--event-log') o.eventLog = val();
+    else if (a === '--workers') o.workers = Number(val());
     else if (a === '--verbose' || a === '-v') o.verbose = true;
     else if (a === '--help' || a === '-h') usage(null);
     else usage(`unknown argument: ${a}`);
   }
   if (!Number.isInteger(o.port) || o.port <= 0 || o.port > 65535) usage('--port N is required (1..65535)');
   if (!o.replica) usage('--replica NAME is required');
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64) usage('--workers K: 1..64');
   if (!o.tlsCert !== !o.tlsKey) usage('--tls-cert and --tls-key go together');
   return o;
 }
 function usage(err) {
   const text = 'usage: node server.js --port N --replica NAME [--host 127.0.0.1] [--verbose] [--news-ms MS]'
-    + ' [--tls-cert FILE --tls-key FILE] [--event-log FILE]';
+    + ' [--tls-cert FILE --tls-key FILE] [--event-log FILE] [--workers K]';
   if (err) {
     process.stderr.write(`server.js: ${err}\n${text}\n`);
     process.exit(2);
@@ -67,7 +69,32 @@ function usage(err) {
 }
 
 const cfg = parseArgs(process.argv.slice(2));
-const REPLICA = cfg.replica;
+
+// --workers K: K processes share the port (Node's cluster module: the primary accepts each
+// connection and hands it to the next worker). For many websocket-only users, past one process's
+// open-files limit; polling needs stickiness, which this does not give. /stats answers for the
+// worker that got the request.
+const cluster = require('cluster');
+if (cfg.workers > 1 && cluster.isPrimary) {
+  let quitting = false;
+  for (let i = 0; i < cfg.workers; i++) cluster.fork();
+  cluster.on('exit', (w, code, signal) => {
+    if (quitting) return;
+    process.stderr.write(`server.js [${cfg.replica}]: worker ${w.id} exited (${signal || code}); stopping\n`);
+    quitting = true;
+    for (const id in cluster.workers) cluster.workers[id].process.kill('SIGTERM');
+    process.exitCode = 1;
+  });
+  const quit = () => {
+    quitting = true;
+    for (const id in cluster.workers) cluster.workers[id].process.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 1000).unref();
+  };
+  process.on('SIGTERM', quit);
+  process.on('SIGINT', quit);
+  return;
+}
+const REPLICA = cluster.isWorker ? `${cfg.replica}.${cluster.worker.id}` : cfg.replica;
 const vlog = cfg.verbose
   ? (...a) => process.stderr.write(`[${REPLICA}] ${a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}\n`)
   : () => {};
@@ -75,7 +102,8 @@ const vlog = cfg.verbose
 // ------------------------------------------------------------------ event log
 // --event-log FILE: one JSON line per received client event, written synchronously (so nothing
 // is lost when the process is stopped): {"t": ms since the epoch with microseconds, "replica",
-// "eio": the Engine.IO session id, "nsp", "event", "args": the number of arguments, "ack"}.
+// "eio": the Engine.IO session id, "nsp", "event", "args": the number of arguments, "ack",
+// "from": the client's address as the handshake saw it}.
 // Tests use it to check what arrived, in which order within each session, and when.
 const eventLogFd = cfg.eventLog ? fs.openSync(cfg.eventLog, 'a') : null;
 const { performance } = require('perf_hooks');
@@ -84,6 +112,7 @@ function logEvent(socket, event, nargs, ack) {
   const t = Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
   fs.writeSync(eventLogFd, JSON.stringify({
     t, replica: REPLICA, eio: socket.conn.id, nsp: socket.nsp.name, event, args: nargs, ack,
+    from: socket.handshake.address,
   }) + '\n');
 }
 

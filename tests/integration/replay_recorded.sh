@@ -113,3 +113,24 @@ check(/20 session\(s\) x 3 replayed with their recorded timing/.test(err) &&
 if (bad) { console.log(err); process.exit(1); }
 console.log("replay_recorded: all checks passed");
 JS
+
+# --source-addresses: straight to one replica (it sees the client addresses), fast, bound in
+# turn to 127.0.0.2-127.0.0.4.
+for r in s1 s2 s3; do : >"$work/cluster/$r-events.jsonl"; done
+timeout 60 "$sioreplay" replay "$work/rec.jsonl" --speed 20 --target "http://127.0.0.1:$((base + 1))" \
+  --source-addresses 127.0.0.2-127.0.0.4 -q -o "$work/sources.json" 2>"$work/sources.err"
+node - "$work/sources.json" "$work/cluster/s1-events.jsonl" <<'JS'
+const fs = require("fs");
+const c = JSON.parse(fs.readFileSync(process.argv[2])).aggregate.counters;
+const from = new Map();
+for (const line of fs.readFileSync(process.argv[3], "utf8").split("\n").filter(Boolean)) {
+  const a = JSON.parse(line).from.replace(/^::ffff:/, "");
+  from.set(a, (from.get(a) || 0) + 1);
+}
+const used = [...from.keys()].sort();
+const ok = c["vusers.completed"] === 20 && !c["vusers.failed"] &&
+  JSON.stringify(used) === JSON.stringify(["127.0.0.2", "127.0.0.3", "127.0.0.4"]);
+console.log(`  ${ok ? "ok  " : "FAIL"}  --source-addresses 127.0.0.2-127.0.0.4: 20/20 users, ` +
+  `events from ${[...from].map(([a, n]) => `${a} x${n}`).join(", ")}`);
+process.exit(ok ? 0 : 1);
+JS

@@ -46,6 +46,10 @@ struct UserEnv {
   std::size_t* active = nullptr; ///< users running on this worker
   /// When set, each user counts the server events it receives, added here by scenario name.
   std::map<std::string, PushTally>* pushes = nullptr;
+  /// --source-addresses: users take these in turn, and bind their connections to their own
+  /// (empty: the kernel chooses).
+  std::vector<boost::asio::ip::address> source_addresses;
+  std::size_t* next_source = nullptr; ///< this worker's round-robin position
 };
 
 /// Runs one user to its end: counts vusers.completed or vusers.failed (+ errors.<cause>).

@@ -43,6 +43,9 @@ struct EngineOptions {
   /// script's phases; `scale`, scenario weights and payload order do not apply.
   std::vector<Arrival> schedule;
   bool tally_pushes = false; ///< fill RunResult::pushes
+  /// --source-addresses: local addresses the connections are bound to in turn (each has its
+  /// own local ports towards the target); empty: the kernel chooses.
+  std::vector<std::string> source_addresses;
   /// Called about every 10 s with the last period and the totals so far (on the caller's thread).
   std::function<void(const Period& last, const Period& total, double elapsed_s)> progress;
 };
@@ -55,6 +58,14 @@ struct RunResult {
   bool interrupted = false;
   std::map<std::string, PushTally> pushes; ///< by scenario name, with tally_pushes
 };
+
+/// Parses --source-addresses: a comma-separated list of IPv4/IPv6 addresses and IPv4 ranges
+/// ("127.0.0.1-127.0.0.8", at most 65,536 addresses in all).
+Result<std::vector<std::string>> parse_source_addresses(std::string_view text);
+
+/// Raises the soft limit on open files (RLIMIT_NOFILE) to the hard limit; returns the limit in
+/// force afterwards. Each connected user holds one or two descriptors.
+std::uint64_t raise_open_files_limit();
 
 /// The key of a received event in PushTally::events.
 std::string push_key(std::string_view nsp, std::string_view event);
