@@ -1,4 +1,5 @@
 #include "detail/vu.hpp"
+#include "detail/ws_client.hpp"
 
 #include "sio/common/cookie.hpp"
 #include "sio/common/engineio.hpp"
@@ -18,8 +19,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/error.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -134,11 +134,11 @@ std::string text_of(const Json& v) {
 
 template <bool Tls> struct Streams {
   using Http = beast::tcp_stream;
-  using Ws = websocket::stream<beast::tcp_stream>;
+  using Ws = WsClient<beast::tcp_stream>;
 };
 template <> struct Streams<true> {
   using Http = beast::ssl_stream<beast::tcp_stream>;
-  using Ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+  using Ws = WsClient<beast::ssl_stream<beast::tcp_stream>>;
 };
 
 /// SNI and certificate checks for one TLS connection.
@@ -188,8 +188,7 @@ public:
        Clock::time_point scheduled)
       : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), due_(scheduled),
         upgrade_wake_(ex), ping_timer_(ex) {
-    if (!env.source_addresses.empty())
-      source_ = (*env.next_source)++ % env.source_addresses.size();
+    if (!env.source_addresses.empty()) source_ = (*env.next_source)++ % env.source_addresses.size();
     options_ = env.script->socketio;
     options_.merge_from(sc.socketio);
     eio_ = options_.eio.value_or(4);
@@ -599,42 +598,30 @@ template <bool Tls> awaitable<void> User<Tls>::open_websocket(bool upgrading) {
     ws_ = std::make_unique<WsStream>(ex_, *env_.tls);
   else
     ws_ = std::make_unique<WsStream>(ex_);
-  auto& lowest = beast::get_lowest_layer(*ws_);
-  co_await connect_stream(*ws_);
+  auto& lowest = ws_->lowest();
+  co_await connect_stream(ws_->next_layer());
   try {
+    lowest.expires_after(ms_of(env_.connect_timeout_s));
+    http::response<http::string_body> res;
+    co_await ws_->handshake(
+        env_.target.host + ":" + env_.target.port, query_string(true),
+        [this](http::request<http::empty_body>& req) { decorate(req.base(), path_); }, res,
+        *env_.rng);
     lowest.expires_never();
-    websocket::stream_base::timeout to{};
-    to.handshake_timeout = ms_of(env_.connect_timeout_s);
-    to.idle_timeout = websocket::stream_base::none();
-    to.keep_alive_pings = false;
-    ws_->set_option(to);
-    ws_->read_message_max(64u << 20);
-    // Client frames are masked through this buffer, kept for the stream's life: Beast's 4 KB
-    // default was the largest allocation per connected user. Socket.IO messages are mostly far
-    // smaller; a longer one goes out in 512-byte pieces of one frame.
-    ws_->write_buffer_bytes(512);
-    ws_->set_option(websocket::stream_base::decorator(
-        // `this`, not a shared_ptr: the stream is our member, so a shared_ptr here would be a
-        // cycle (User -> ws_ -> decorator -> User) and leak every user.
-        [this](websocket::request_type& req) { decorate(req.base(), path_); }));
-    websocket::response_type res;
-    co_await ws_->async_handshake(res, env_.target.host + ":" + env_.target.port,
-                                  query_string(true), use_awaitable);
     store_cookies(res.base(), path_);
   } catch (const boost::system::system_error& e) {
     throw transport_error(e.code(), "ws_handshake");
   }
-  ws_->text(true);
   if (!upgrading) {
     // Websocket only: the server's first frame is the open packet.
-    beast::flat_buffer buf;
     lowest.expires_after(ms_of(env_.connect_timeout_s));
+    std::string_view text;
     try {
-      co_await ws_->async_read(buf, use_awaitable);
+      const auto m = co_await ws_->read();
+      text = m.data;
     } catch (const boost::system::system_error& e) {
       throw transport_error(e.code(), "handshake");
     }
-    const std::string text = beast::buffers_to_string(buf.data());
     auto p = eio::decode_text_packet(text);
     if (!p || p->type != eio::PacketType::open)
       throw UserError("eio_protocol", "the first websocket frame is not an Engine.IO open packet");
@@ -647,13 +634,12 @@ template <bool Tls> awaitable<void> User<Tls>::open_websocket(bool upgrading) {
 template <bool Tls> awaitable<void> User<Tls>::upgrade() {
   const auto t0 = Clock::now();
   co_await open_websocket(true);
-  auto& lowest = beast::get_lowest_layer(*ws_);
+  auto& lowest = ws_->lowest();
   try {
     lowest.expires_after(ms_of(env_.connect_timeout_s));
-    co_await ws_->async_write(net::buffer(std::string("2probe")), use_awaitable);
-    beast::flat_buffer buf;
-    co_await ws_->async_read(buf, use_awaitable);
-    if (beast::buffers_to_string(buf.data()) != "3probe")
+    co_await ws_->write("2probe", false, *env_.rng);
+    const auto probe = co_await ws_->read();
+    if (probe.data != "3probe")
       throw UserError("eio_protocol", "no 3probe answer to the upgrade probe");
     // Pause polling: the server releases the pending GET with a noop; wait for the reader to
     // stop and for queued POSTs to be flushed, then send "5" and move everything to the
@@ -666,7 +652,7 @@ template <bool Tls> awaitable<void> User<Tls>::upgrade() {
       if (!ec) throw UserError("timeout.upgrade", "polling was not released during the upgrade");
       if (dead_) rethrow_dead();
     }
-    co_await ws_->async_write(net::buffer(std::string("5")), use_awaitable);
+    co_await ws_->write("5", false, *env_.rng);
     lowest.expires_never();
   } catch (const boost::system::system_error& e) {
     throw transport_error(e.code(), "upgrade");
@@ -703,17 +689,13 @@ template <bool Tls> awaitable<void> User<Tls>::polling_reader() {
 
 template <bool Tls> awaitable<void> User<Tls>::ws_reader() {
   try {
-    auto& lowest = beast::get_lowest_layer(*ws_);
-    beast::flat_buffer buf;
+    auto& lowest = ws_->lowest();
     while (!closing_ && !dead_) {
       // v4: the server pings every pingInterval, silence past interval + timeout is a dead
       // link. v3: we ping, and the pinger watches the pongs; this is only a backstop.
       lowest.expires_after(std::chrono::milliseconds(ping_interval_ms_ + ping_timeout_ms_ + 2000));
-      buf.clear();
-      co_await ws_->async_read(buf, use_awaitable);
-      const std::string data = beast::buffers_to_string(buf.data());
-      auto p =
-          ws_->got_text() ? eio::decode_text_packet(data) : eio::decode_binary_packet(data, eio_);
+      const auto m = co_await ws_->read();
+      auto p = m.text ? eio::decode_text_packet(m.data) : eio::decode_binary_packet(m.data, eio_);
       if (!p) throw UserError("eio_protocol", p.error().message());
       on_packet(std::move(*p));
     }
@@ -763,10 +745,9 @@ template <bool Tls> awaitable<void> User<Tls>::writer() {
         out_.pop_front();
         bool binary = false;
         const std::string frame = eio::encode_ws_packet(p, eio_, &binary);
-        ws_->binary(binary);
-        beast::get_lowest_layer(*ws_).expires_after(ms_of(env_.connect_timeout_s));
-        co_await ws_->async_write(net::buffer(frame), use_awaitable);
-        beast::get_lowest_layer(*ws_).expires_never();
+        ws_->lowest().expires_after(ms_of(env_.connect_timeout_s));
+        co_await ws_->write(frame, binary, *env_.rng);
+        ws_->lowest().expires_never();
       } else {
         std::vector<eio::Packet> batch(std::make_move_iterator(out_.begin()),
                                        std::make_move_iterator(out_.end()));
@@ -1215,12 +1196,10 @@ template <bool Tls> awaitable<void> User<Tls>::close() {
   closing_ = true;
   ping_timer_.cancel();
   if (ws_ && on_websocket_ && !dead_) {
-    try {
-      beast::get_lowest_layer(*ws_).expires_after(1s);
-      co_await ws_->async_close(websocket::close_code::normal, use_awaitable);
-    } catch (const std::exception&) {}
+    ws_->lowest().expires_after(1s);
+    co_await ws_->close();
   }
-  if (ws_) beast::get_lowest_layer(*ws_).close();
+  if (ws_) ws_->lowest().close();
   get_.close();
   post_.close();
   api_.close();
