@@ -166,6 +166,40 @@ std::string verify_failure(SSL* ssl) {
   return X509_verify_cert_error_string(r);
 }
 
+/// A FIFO over a vector, for the per-user queues: nothing is allocated until the first element
+/// (std::deque allocates about 600 bytes when constructed, for every user), and the capacity is
+/// reused afterwards (no allocation per message once warm).
+template <class T> class VecQueue {
+public:
+  using iterator = typename std::vector<T>::iterator;
+  bool empty() const { return head_ == items_.size(); }
+  std::size_t size() const { return items_.size() - head_; }
+  T& front() { return items_[head_]; }
+  void push_back(T v) { items_.push_back(std::move(v)); }
+  void pop_front() {
+    if (++head_ == items_.size()) {
+      clear();
+    } else if (head_ >= 32 && head_ * 2 >= items_.size()) { // a queue that never empties
+      items_.erase(items_.begin(), begin());
+      head_ = 0;
+    }
+  }
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+  iterator begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+  iterator end() { return items_.end(); }
+  void erase(iterator it) {
+    items_.erase(it);
+    if (empty()) clear();
+  }
+
+private:
+  std::vector<T> items_;
+  std::size_t head_ = 0;
+};
+
 /// The recent server events a `waitFor` step may claim (bounded).
 constexpr std::size_t inbox_limit = 64;
 
@@ -186,8 +220,7 @@ template <bool Tls> class User : public std::enable_shared_from_this<User<Tls>> 
 public:
   User(const UserEnv& env, const Scenario& sc, Json vars, const net::any_io_executor& ex,
        Clock::time_point scheduled)
-      : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), due_(scheduled),
-        upgrade_wake_(ex), ping_timer_(ex) {
+      : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), due_(scheduled) {
     if (!env.source_addresses.empty()) source_ = (*env.next_source)++ % env.source_addresses.size();
     options_ = env.script->socketio;
     options_.merge_from(sc.socketio);
@@ -206,6 +239,13 @@ public:
 private:
   // ---- helpers ------------------------------------------------------------------------------
   auto self() { return this->shared_from_this(); }
+  net::steady_timer& timer(std::unique_ptr<net::steady_timer>& t) {
+    if (!t) t = std::make_unique<net::steady_timer>(ex_);
+    return *t;
+  }
+  static void cancel(const std::unique_ptr<net::steady_timer>& t) {
+    if (t) t->cancel();
+  }
   Json render_value(const Json& v) {
     TemplateContext ctx{&vars_, env_.rng};
     return render(v, ctx);
@@ -370,12 +410,14 @@ private:
   std::string dead_cause_, dead_what_;
   Conn get_, post_, api_;
   std::unique_ptr<WsStream> ws_;
-  std::deque<eio::Packet> out_;
+  VecQueue<eio::Packet> out_;
   bool writer_running_ = false;
-  net::steady_timer upgrade_wake_; ///< wakes the upgrade when the polling reader has stopped
-  bool polling_paused_ = false;    ///< upgrade in progress: the reader stops after this GET
+  /// Wakes the upgrade when the polling reader has stopped. Timers are made when first needed:
+  /// a websocket-only user never needs these two (about 200 bytes per user).
+  std::unique_ptr<net::steady_timer> upgrade_wake_;
+  bool polling_paused_ = false; ///< upgrade in progress: the reader stops after this GET
   bool polling_stopped_ = false;
-  net::steady_timer ping_timer_; ///< v3: the client pings
+  std::unique_ptr<net::steady_timer> ping_timer_; ///< v3: the client pings
   bool pong_pending_ = false;
 
   // Socket.IO state
@@ -391,7 +433,7 @@ private:
     std::string nsp, event;
     Json args;
   };
-  std::deque<Push> inbox_; ///< unclaimed pushes, for `waitFor` (only when the flow has one)
+  VecQueue<Push> inbox_; ///< unclaimed pushes, for `waitFor` (only when the flow has one)
   std::map<std::string, std::uint64_t> received_; ///< by push_key, when env_.pushes is set
   sock::AttachmentCollector collector_;
 };
@@ -646,9 +688,9 @@ template <bool Tls> awaitable<void> User<Tls>::upgrade() {
     // websocket.
     polling_paused_ = true;
     while (!polling_stopped_ || writer_running_) {
-      upgrade_wake_.expires_after(ms_of(env_.connect_timeout_s));
+      timer(upgrade_wake_).expires_after(ms_of(env_.connect_timeout_s));
       boost::system::error_code ec;
-      co_await upgrade_wake_.async_wait(net::redirect_error(use_awaitable, ec));
+      co_await upgrade_wake_->async_wait(net::redirect_error(use_awaitable, ec));
       if (!ec) throw UserError("timeout.upgrade", "polling was not released during the upgrade");
       if (dead_) rethrow_dead();
     }
@@ -684,7 +726,7 @@ template <bool Tls> awaitable<void> User<Tls>::polling_reader() {
     if (!closing_ && !close_queued_) die("transport_closed", e.what());
   }
   polling_stopped_ = true;
-  upgrade_wake_.cancel();
+  cancel(upgrade_wake_);
 }
 
 template <bool Tls> awaitable<void> User<Tls>::ws_reader() {
@@ -714,14 +756,14 @@ template <bool Tls> awaitable<void> User<Tls>::ws_reader() {
 template <bool Tls> awaitable<void> User<Tls>::pinger() {
   // Engine.IO 3: the client pings every pingInterval; no pong within pingTimeout = dead link.
   while (!closing_ && !dead_ && !close_queued_) {
-    ping_timer_.expires_after(std::chrono::milliseconds(ping_interval_ms_));
+    timer(ping_timer_).expires_after(std::chrono::milliseconds(ping_interval_ms_));
     boost::system::error_code ec;
-    co_await ping_timer_.async_wait(net::redirect_error(use_awaitable, ec));
+    co_await ping_timer_->async_wait(net::redirect_error(use_awaitable, ec));
     if (closing_ || dead_ || close_queued_) break;
     pong_pending_ = true;
     queue({eio::PacketType::ping, false, {}});
-    ping_timer_.expires_after(std::chrono::milliseconds(ping_timeout_ms_));
-    co_await ping_timer_.async_wait(net::redirect_error(use_awaitable, ec));
+    ping_timer_->expires_after(std::chrono::milliseconds(ping_timeout_ms_));
+    co_await ping_timer_->async_wait(net::redirect_error(use_awaitable, ec));
     if (pong_pending_ && !closing_ && !dead_ && !close_queued_) {
       die("ping_timeout", "no pong within pingTimeout");
       break;
@@ -766,7 +808,7 @@ template <bool Tls> awaitable<void> User<Tls>::writer() {
     if (!closing_) die(transport_error(e.code(), "send").cause, e.code().message());
   }
   writer_running_ = false;
-  upgrade_wake_.cancel();
+  cancel(upgrade_wake_);
 }
 
 template <bool Tls> void User<Tls>::die(const std::string& cause, const std::string& what) {
@@ -783,8 +825,8 @@ template <bool Tls> void User<Tls>::die(const std::string& cause, const std::str
   fail_all(connect_waiters_);
   fail_all(ack_waiters_);
   fail_all(event_waiters_);
-  upgrade_wake_.cancel();
-  ping_timer_.cancel();
+  cancel(upgrade_wake_);
+  cancel(ping_timer_);
 }
 
 template <bool Tls> void User<Tls>::on_packet(eio::Packet p) {
@@ -1194,7 +1236,7 @@ template <bool Tls> awaitable<void> User<Tls>::close() {
     }
   }
   closing_ = true;
-  ping_timer_.cancel();
+  cancel(ping_timer_);
   if (ws_ && on_websocket_ && !dead_) {
     ws_->lowest().expires_after(1s);
     co_await ws_->close();
@@ -1203,7 +1245,7 @@ template <bool Tls> awaitable<void> User<Tls>::close() {
   get_.close();
   post_.close();
   api_.close();
-  upgrade_wake_.cancel();
+  cancel(upgrade_wake_);
   dead_ = true;
 }
 

@@ -204,7 +204,7 @@ public:
 
 private:
   static constexpr std::size_t max_message = 64u << 20;
-  static constexpr std::size_t first_bytes = 512; ///< read buffer of an idle connection
+  static constexpr std::size_t first_bytes = 256; ///< read buffer of an idle connection
   static constexpr std::size_t keep_bytes = 4096; ///< larger buffers are freed when empty
 
   /// Header, mask key and masked payload of one frame, into `out`.
