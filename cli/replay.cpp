@@ -222,7 +222,8 @@ void add_replay(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<ReplayArgs>();
   auto* sub = app.add_subcommand(
       "replay",
-      "Run an Artillery v2 Socket.IO scenario (YAML) at N x load, with a cookie jar per user");
+      "Run an Artillery v2 Socket.IO scenario (YAML) at N x load, or a recording with its own "
+      "timing, with a cookie jar per user");
   sub->add_option("script", a->script,
                   "Scenario YAML (Artillery v2, engine: socketio), or a recording, HAR or "
                   "pcap/pcapng capture (replayed with its recorded timing)")

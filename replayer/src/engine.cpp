@@ -255,16 +255,21 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     Period last = m.periods().empty() ? Period{} : m.periods().rbegin()->second;
     opt.progress(last, total, elapsed());
   };
+  // The live line every 10 s, also when a wait ends exactly at its time (the last arrival of
+  // a 10 s run, whose users end at once, must not skip the 10 s line).
+  const auto progress_due = [&] {
+    if (Clock::now() < next_progress) return;
+    report_progress();
+    next_progress += std::chrono::seconds(10);
+  };
   const auto wait_until = [&](Clock::time_point t) {
     while (Clock::now() < t) {
       if (stop != nullptr && stop->load()) return false;
-      if (Clock::now() >= next_progress) {
-        report_progress();
-        next_progress += std::chrono::seconds(10);
-      }
+      progress_due();
       std::this_thread::sleep_until(
           std::min({t, Clock::now() + std::chrono::milliseconds(50), next_progress}));
     }
+    progress_due();
     return !(stop != nullptr && stop->load());
   };
 
@@ -359,12 +364,10 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   while (alive.load() > 0) {
     if (stop != nullptr && stop->load() && !cut) cut = Clock::now() + std::chrono::seconds(5);
     if (cut && Clock::now() > *cut) break;
-    if (Clock::now() >= next_progress) {
-      report_progress();
-      next_progress += std::chrono::seconds(10);
-    }
+    progress_due();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  progress_due();
   result.interrupted = stop != nullptr && stop->load();
   guards.clear();
   for (auto& w : workers) {
