@@ -1,6 +1,7 @@
 #include "sio/replayer/engine.hpp"
 
 #include "detail/vu.hpp"
+#include "sio/common/cookie.hpp"
 #include "sio/common/url.hpp"
 #include "sio/replayer/template.hpp"
 
@@ -61,10 +62,8 @@ Result<std::vector<std::string>> parse_source_addresses(std::string_view text) {
   };
   while (!text.empty()) {
     const auto comma = text.find(',');
-    std::string_view item = text.substr(0, comma);
+    const std::string_view item = trim(text.substr(0, comma));
     text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     if (item.empty()) continue;
     boost::system::error_code ec;
     const auto dash = item.find('-');

@@ -3,6 +3,7 @@
 
 #include "sio/common/cookie.hpp"
 #include "sio/common/engineio.hpp"
+#include "sio/common/front_queue.hpp"
 #include "sio/common/session_json.hpp"
 #include "sio/common/socketio.hpp"
 #include "sio/common/url.hpp"
@@ -25,7 +26,6 @@
 #include <openssl/x509v3.h>
 
 #include <chrono>
-#include <deque>
 #include <map>
 #include <netinet/in.h>
 #include <stdexcept>
@@ -82,7 +82,7 @@ UserError transport_error(const boost::system::error_code& ec, const char* step)
     ::getrlimit(RLIMIT_NOFILE, &rl);
     return {"limit.open_files",
             what + " (the open files limit, RLIMIT_NOFILE = " + std::to_string(rl.rlim_cur) +
-                ", is reached: run more processes with --processes N)"};
+                ", is reached: split the load over more processes)"};
   }
   if (ec == boost::system::errc::address_not_available || ec == net::error::address_in_use)
     return {"limit.local_ports",
@@ -165,40 +165,6 @@ std::string verify_failure(SSL* ssl) {
   if (r == X509_V_OK) return {};
   return X509_verify_cert_error_string(r);
 }
-
-/// A FIFO over a vector, for the per-user queues: nothing is allocated until the first element
-/// (std::deque allocates about 600 bytes when constructed, for every user), and the capacity is
-/// reused afterwards (no allocation per message once warm).
-template <class T> class VecQueue {
-public:
-  using iterator = typename std::vector<T>::iterator;
-  bool empty() const { return head_ == items_.size(); }
-  std::size_t size() const { return items_.size() - head_; }
-  T& front() { return items_[head_]; }
-  void push_back(T v) { items_.push_back(std::move(v)); }
-  void pop_front() {
-    if (++head_ == items_.size()) {
-      clear();
-    } else if (head_ >= 32 && head_ * 2 >= items_.size()) { // a queue that never empties
-      items_.erase(items_.begin(), begin());
-      head_ = 0;
-    }
-  }
-  void clear() {
-    items_.clear();
-    head_ = 0;
-  }
-  iterator begin() { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
-  iterator end() { return items_.end(); }
-  void erase(iterator it) {
-    items_.erase(it);
-    if (empty()) clear();
-  }
-
-private:
-  std::vector<T> items_;
-  std::size_t head_ = 0;
-};
 
 /// The recent server events a `waitFor` step may claim (bounded).
 constexpr std::size_t inbox_limit = 64;
@@ -410,7 +376,7 @@ private:
   std::string dead_cause_, dead_what_;
   Conn get_, post_, api_;
   std::unique_ptr<WsStream> ws_;
-  VecQueue<eio::Packet> out_;
+  FrontQueue<eio::Packet> out_;
   bool writer_running_ = false;
   /// Wakes the upgrade when the polling reader has stopped. Timers are made when first needed:
   /// a websocket-only user never needs these two (about 200 bytes per user).
@@ -433,7 +399,7 @@ private:
     std::string nsp, event;
     Json args;
   };
-  VecQueue<Push> inbox_; ///< unclaimed pushes, for `waitFor` (only when the flow has one)
+  FrontQueue<Push> inbox_; ///< unclaimed pushes, for `waitFor` (only when the flow has one)
   std::map<std::string, std::uint64_t> received_; ///< by push_key, when env_.pushes is set
   sock::AttachmentCollector collector_;
 };

@@ -74,6 +74,24 @@ net::awaitable<std::pair<unsigned, std::string>> read_client_frame(tcp::socket& 
   co_return std::pair<unsigned, std::string>{h[0], body};
 }
 
+using Client = WsClient<boost::beast::tcp_stream>;
+
+/// The server side: accepts one connection and reads its upgrade request.
+net::awaitable<std::pair<tcp::socket, http::request<http::empty_body>>>
+accept_upgrade(tcp::acceptor& acceptor) {
+  tcp::socket s = co_await acceptor.async_accept(net::use_awaitable);
+  boost::beast::flat_buffer b;
+  http::request<http::empty_body> req;
+  co_await http::async_read(s, b, req, net::use_awaitable);
+  co_return std::pair{std::move(s), std::move(req)};
+}
+
+/// The client side: connects to 127.0.0.1:port.
+net::awaitable<void> connect(Client& ws, unsigned short port) {
+  co_await ws.lowest().async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
+                                     net::use_awaitable);
+}
+
 TEST(WsClient, FramesBothWays) {
   net::io_context ioc;
   tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
@@ -85,10 +103,7 @@ TEST(WsClient, FramesBothWays) {
   net::co_spawn(
       ioc,
       [&]() -> net::awaitable<void> {
-        tcp::socket s = co_await acceptor.async_accept(net::use_awaitable);
-        boost::beast::flat_buffer b;
-        http::request<http::empty_body> req;
-        co_await http::async_read(s, b, req, net::use_awaitable);
+        auto [s, req] = co_await accept_upgrade(acceptor);
         request_cookie = std::string(req[http::field::cookie]);
         const std::string accept =
             websocket_accept(std::string(req[http::field::sec_websocket_key]));
@@ -117,9 +132,8 @@ TEST(WsClient, FramesBothWays) {
   net::co_spawn(
       ioc,
       [&]() -> net::awaitable<void> {
-        WsClient<boost::beast::tcp_stream> ws(ioc.get_executor());
-        co_await ws.lowest().async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                                           net::use_awaitable);
+        Client ws(ioc.get_executor());
+        co_await connect(ws, port);
         std::mt19937_64 rng(7);
         http::response<http::string_body> res;
         co_await ws.handshake(
@@ -167,10 +181,7 @@ TEST(WsClient, WrongAcceptKeyIsDeclined) {
   net::co_spawn(
       ioc,
       [&]() -> net::awaitable<void> {
-        tcp::socket s = co_await acceptor.async_accept(net::use_awaitable);
-        boost::beast::flat_buffer b;
-        http::request<http::empty_body> req;
-        co_await http::async_read(s, b, req, net::use_awaitable);
+        auto [s, req] = co_await accept_upgrade(acceptor);
         const std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                                 "Connection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n";
         co_await net::async_write(s, net::buffer(out), net::use_awaitable);
@@ -180,9 +191,8 @@ TEST(WsClient, WrongAcceptKeyIsDeclined) {
   net::co_spawn(
       ioc,
       [&]() -> net::awaitable<void> {
-        WsClient<boost::beast::tcp_stream> ws(ioc.get_executor());
-        co_await ws.lowest().async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
-                                           net::use_awaitable);
+        Client ws(ioc.get_executor());
+        co_await connect(ws, port);
         std::mt19937_64 rng(1);
         http::response<http::string_body> res;
         try {

@@ -1,5 +1,6 @@
 #include "sio/wire/http_stream.hpp"
 
+#include "sio/common/front_queue.hpp"
 #include "sio/common/url.hpp"
 
 #include <zlib.h>
@@ -274,42 +275,6 @@ Inflated inflate_body(std::string_view in, int window_bits, std::uint64_t max_ou
 }
 
 // ---- buffering -------------------------------------------------------------------------------
-
-/// A queue on a vector: pushed at the back, popped from the front by moving a head index.
-/// std::deque would do, but libstdc++'s allocates two blocks (about 600 bytes) as soon as it is
-/// constructed, and a capture holds hundreds of thousands of short HTTP connections.
-template <class T> class FrontQueue {
-public:
-  [[nodiscard]] bool empty() const noexcept { return head_ == items_.size(); }
-  [[nodiscard]] std::size_t size() const noexcept { return items_.size() - head_; }
-  T& operator[](std::size_t i) noexcept { return items_[head_ + i]; }
-  const T& operator[](std::size_t i) const noexcept { return items_[head_ + i]; }
-  T& front() noexcept { return items_[head_]; }
-  T& back() noexcept { return items_.back(); }
-  const T& back() const noexcept { return items_.back(); }
-  void push_back(T v) { items_.push_back(std::move(v)); }
-  void pop_front() {
-    items_[head_] = T{}; // free what it holds now
-    if (++head_ == items_.size()) {
-      clear();
-    } else if (head_ >= 32 && head_ * 2 >= items_.size()) {
-      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
-      head_ = 0;
-    }
-  }
-  /// Drops all but the last item.
-  void keep_last() {
-    while (size() > 1) pop_front();
-  }
-  void clear() noexcept {
-    items_.clear();
-    head_ = 0;
-  }
-
-private:
-  std::vector<T> items_;
-  std::size_t head_ = 0;
-};
 
 /// Which packet brought the bytes from stream offset `off` on (up to the next mark).
 struct Mark {

@@ -177,15 +177,7 @@ public:
   boost::asio::awaitable<void> write(std::string_view payload, bool binary, std::mt19937_64& rng) {
     while (writing_) co_await pause(); // a pong in flight (rare)
     frame(binary ? 0x2 : 0x1, payload, rng(), wbuf_);
-    writing_ = true;
-    try {
-      co_await boost::asio::async_write(stream_, boost::asio::buffer(wbuf_),
-                                        boost::asio::use_awaitable);
-    } catch (...) {
-      writing_ = false;
-      throw;
-    }
-    writing_ = false;
+    co_await send(wbuf_);
     // Keep the buffer of a small message for the next one; give a large one back.
     if (wbuf_.capacity() > keep_bytes)
       std::string().swap(wbuf_);
@@ -236,6 +228,11 @@ private:
   boost::asio::awaitable<void> send_control(unsigned opcode, std::string_view payload) {
     std::string f;
     frame(opcode, payload, control_mask_++ * 0x9E3779B97F4A7C15ull, f);
+    co_await send(f);
+  }
+
+  /// Writes a built frame; `writing_` tells the other side (reader or writer) one is in flight.
+  boost::asio::awaitable<void> send(const std::string& f) {
     writing_ = true;
     try {
       co_await boost::asio::async_write(stream_, boost::asio::buffer(f),
