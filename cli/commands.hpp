@@ -18,7 +18,7 @@ inline constexpr int exit_usage = 2;
 void add_record(CLI::App& app, int& exit_code);
 void add_convert(CLI::App& app, int& exit_code);
 void add_replay(CLI::App& app, int& exit_code);
-void add_pending(CLI::App& app, int& exit_code);
+void add_report(CLI::App& app, int& exit_code);
 
 /// A recording (rec.jsonl) read as it is, or anything `record` reads (HAR, pcap, pcapng)
 /// recorded in memory.

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   sio::cli::add_record(app, exit_code);
   sio::cli::add_convert(app, exit_code);
   sio::cli::add_replay(app, exit_code);
-  sio::cli::add_pending(app, exit_code);
+  sio::cli::add_report(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

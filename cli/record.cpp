@@ -149,17 +149,4 @@ void add_record(CLI::App& app, int& exit_code) {
   sub->callback([args, &exit_code] { exit_code = run_record(*args); });
 }
 
-void add_pending(CLI::App& app, int& exit_code) {
-  for (const auto& [name, what] :
-       {std::pair{"report", "Merge and render reports (not yet implemented)"}}) {
-    auto* sub = app.add_subcommand(name, what);
-    sub->allow_extras();
-    const std::string n = name;
-    sub->callback([n, &exit_code] {
-      std::fprintf(stderr, "sioreplay %s: not yet implemented in this version\n", n.c_str());
-      exit_code = exit_usage;
-    });
-  }
-}
-
 } // namespace sio::cli

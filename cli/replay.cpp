@@ -6,6 +6,7 @@
 #include "sio/common/session_json.hpp"
 #include "sio/converter/converter.hpp"
 #include "sio/replayer/engine.hpp"
+#include "sio/replayer/processes.hpp"
 #include "sio/replayer/recorded.hpp"
 #include "sio/replayer/report.hpp"
 #include "sio/replayer/script.hpp"
@@ -14,6 +15,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <tuple>
 #include <unistd.h>
 
 namespace sio::cli {
@@ -40,6 +42,8 @@ struct ReplayArgs {
   unsigned multiply = 1;
   bool scale_given = false, speed_given = false, multiply_given = false;
   std::string source_addresses;
+  unsigned processes = 1;
+  std::string shard;
 };
 
 /// A recording, HAR or capture given instead of a scenario, replayed with its own timing: one
@@ -75,6 +79,16 @@ Result<replayer::Script> load_recorded(const Recording& rec, const std::string& 
   return script;
 }
 
+const char* ordinal_suffix(unsigned n) {
+  if (n % 100 >= 11 && n % 100 <= 13) return "th";
+  switch (n % 10) {
+  case 1: return "st";
+  case 2: return "nd";
+  case 3: return "rd";
+  default: return "th";
+  }
+}
+
 int usage_error(const char* text) {
   std::fprintf(stderr, "sioreplay replay: %s\n", text);
   return exit_usage;
@@ -96,6 +110,13 @@ int run_replay(ReplayArgs& a) {
     auto sources = replayer::parse_source_addresses(a.source_addresses);
     if (!sources) return usage_error(sources.error().message().c_str());
     a.engine.source_addresses = std::move(*sources);
+  }
+  if (a.processes < 1 || a.processes > 1024)
+    return usage_error("--processes must be between 1 and 1024");
+  if (!a.shard.empty()) {
+    auto shard = replayer::parse_shard(a.shard);
+    if (!shard) return usage_error(shard.error().message().c_str());
+    std::tie(a.engine.shard_index, a.engine.shard_count) = *shard;
   }
   replayer::LoadOptions lo;
   lo.environment = a.environment;
@@ -154,13 +175,25 @@ int run_replay(ReplayArgs& a) {
     };
   // Each connected user holds a descriptor or two: take all the kernel allows this process.
   const std::uint64_t open_files = replayer::raise_open_files_limit();
-  if (!a.quiet)
+  if (!a.quiet) {
     std::fprintf(stderr,
-                 "sioreplay replay: open files limit %llu (one or two per connected user)\n",
-                 static_cast<unsigned long long>(open_files));
+                 "sioreplay replay: open files limit %llu%s (one or two per connected user)\n",
+                 static_cast<unsigned long long>(open_files),
+                 a.processes > 1 ? " per process" : "");
+    if (a.engine.shard_count > 1)
+      std::fprintf(stderr, "sioreplay replay: shard %u/%u: every %u%s arrival from the %u%s\n",
+                   a.engine.shard_index, a.engine.shard_count, a.engine.shard_count,
+                   ordinal_suffix(a.engine.shard_count), a.engine.shard_index + 1,
+                   ordinal_suffix(a.engine.shard_index + 1));
+    if (a.processes > 1)
+      std::fprintf(stderr,
+                   "sioreplay replay: %u processes, each with 1/%u of the arrivals; one merged "
+                   "report\n",
+                   a.processes, a.processes);
+  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  auto result = replayer::run(*script, a.engine, &g_stop);
+  auto result = replayer::run_processes(*script, a.engine, a.processes, &g_stop);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (!result) {
@@ -242,6 +275,13 @@ void add_replay(CLI::App& app, int& exit_code) {
   sub->add_option("--source-addresses", a->source_addresses,
                   "Bind connections to these local addresses in turn (comma-separated, IPv4 "
                   "ranges like 127.0.0.1-127.0.0.8): each has its own ~28k local ports");
+  sub->add_option("--processes", a->processes,
+                  "Run as N local processes (shards of this run, each with its own open-files "
+                  "limit), one merged report and live line")
+      ->capture_default_str();
+  sub->add_option("--shard", a->shard,
+                  "I/N: run shard I (from 0) of N: every Nth arrival (and payload row, and "
+                  "1/N of maxVusers); merge the N reports with `sioreplay report --merge`");
   sub->add_option("-o,--output", a->output, "Write the report (Artillery's JSON shape) here");
   sub->add_flag(
       "--no-cookie-jar", a->no_cookie_jar,
@@ -265,7 +305,7 @@ void add_replay(CLI::App& app, int& exit_code) {
       "compared with the recording (missing/extra per session; in the report as\n"
       "x-sioreplay-recorded). To edit the load instead, `sioreplay convert` it to a scenario.\n"
       "Limits: the soft open-files limit is raised to the hard one; users stopped by a limit\n"
-      "fail with errors.limit.open_files (use more processes) or errors.limit.local_ports\n"
+      "fail with errors.limit.open_files (use --processes N) or errors.limit.local_ports\n"
       "(use --source-addresses).\n"
       "Exit codes: 0 the run completed (failed users are in the report; config.ensure turns\n"
       "them into a failure), 1 bad script, interrupted run or a failed ensure check, 2 usage.");

@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <future>
@@ -102,6 +103,22 @@ std::uint64_t raise_open_files_limit() {
   return static_cast<std::uint64_t>(rl.rlim_cur);
 }
 
+Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text) {
+  const auto bad = fail(errc::usage, "--shard \"" + std::string(text) +
+                                         "\": expected I/N with 0 <= I < N <= 100000 (I counts from 0)");
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return bad;
+  unsigned i = 0, n = 0;
+  const auto whole = [](std::string_view t, unsigned& v) {
+    const auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    return !t.empty() && ec == std::errc{} && p == t.data() + t.size();
+  };
+  if (!whole(text.substr(0, slash), i) || !whole(text.substr(slash + 1), n) || n == 0 ||
+      n > 100000 || i >= n)
+    return bad;
+  return std::pair{i, n};
+}
+
 std::string push_key(std::string_view nsp, std::string_view event) {
   std::string k;
   if (!nsp.empty() && nsp != "/") {
@@ -160,6 +177,9 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
       return fail(errc::usage, "schedule entry " + std::to_string(i) +
                                    ": scenario out of range, negative or unsorted time");
   }
+  if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
+    return fail(errc::usage, "shard " + std::to_string(opt.shard_index) + "/" +
+                                 std::to_string(opt.shard_count) + ": expected I/N with I < N");
   detail::Target target;
   target.host = url->host;
   target.port = std::to_string(url->port);
@@ -201,7 +221,9 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
 
   const unsigned n_workers =
       opt.workers > 0 ? opt.workers : std::max(1u, std::thread::hardware_concurrency());
-  std::mt19937_64 rng(opt.seed != 0 ? opt.seed : std::random_device{}());
+  // A seed gives each shard its own sequence (else shards would pick the same uuids).
+  std::mt19937_64 rng(opt.seed != 0 ? opt.seed + 0x9E3779B97F4A7C15ULL * opt.shard_index
+                                    : std::random_device{}());
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < n_workers; ++i) {
     auto w = std::make_unique<Worker>();
@@ -231,7 +253,7 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   std::atomic<std::int64_t> alive{0};
   std::atomic<std::uint64_t> skipped{0};
   RunResult result;
-  const auto start = Clock::now();
+  const auto start = opt.start_at ? std::max(*opt.start_at, Clock::now()) : Clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   auto next_progress = start + std::chrono::seconds(10);
   Period last_total;
@@ -276,6 +298,9 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   double weight_sum = 0;
   for (const auto& s : script.scenarios) weight_sum += std::max(0.0, s.weight);
   std::vector<std::size_t> payload_next(script.payloads.size(), 0);
+  const bool sharded = opt.shard_count > 1;
+  const auto mine = [&](std::uint64_t k) { return k % opt.shard_count == opt.shard_index; };
+  std::uint64_t arrival_no = 0; // over all phases, all shards
   std::uint64_t created = 0;
   // The user's variables: one pick of each list, one payload row (`row`, or the next/a random
   // one), a uuid, the target.
@@ -325,6 +350,7 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
 
   // A schedule: its users at its times.
   for (const Arrival& a : opt.schedule) {
+    if (!mine(arrival_no++)) continue;
     const auto at = at_offset(a.at_s);
     if (!wait_until(at)) break;
     spawn(at, &script.scenarios[a.scenario], make_vars(a.payload_row));
@@ -334,15 +360,24 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   static const std::vector<Phase> no_phases;
   for (const Phase& phase : opt.schedule.empty() ? script.phases : no_phases) {
     const auto times = arrival_times(phase, opt.scale);
-    const std::int64_t cap =
+    std::int64_t cap =
         phase.max_vusers ? std::llround(static_cast<double>(*phase.max_vusers) * opt.scale) : -1;
+    if (cap >= 0 && sharded) // this shard's share of the cap
+      cap = cap / opt.shard_count + (static_cast<std::int64_t>(opt.shard_index) <
+                                             cap % static_cast<std::int64_t>(opt.shard_count)
+                                         ? 1
+                                         : 0);
     for (const double t : times) {
+      const std::uint64_t k = arrival_no++;
+      if (!mine(k)) continue;
       const auto at = at_offset(phase_start + t);
       if (!wait_until(at)) break;
       if (cap >= 0 && alive.load() >= cap) {
         ++skipped;
         continue;
       }
+      // Sharded, a sequential payload gives arrival k its row k, as one unsharded run would.
+      if (sharded) std::fill(payload_next.begin(), payload_next.end(), static_cast<std::size_t>(k));
       Json vars = make_vars(std::nullopt);
       double pick = std::uniform_real_distribution<double>(0, weight_sum)(rng);
       const Scenario* sc = &script.scenarios.back();
@@ -366,6 +401,9 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     progress_due();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  // Users cut off by a stop neither completed nor failed: counted apart, so that created =
+  // completed + failed + interrupted.
+  const std::int64_t cut_off = cut ? alive.load() : 0;
   progress_due();
   result.interrupted = stop != nullptr && stop->load();
   guards.clear();
@@ -383,6 +421,8 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     }
   }
   if (skipped > 0) result.metrics.count("vusers.skipped", skipped.load());
+  if (cut_off > 0)
+    result.metrics.count("vusers.interrupted", static_cast<std::uint64_t>(cut_off));
   result.elapsed_s = elapsed();
   result.users_created = created;
   return result;

@@ -82,7 +82,7 @@ UserError transport_error(const boost::system::error_code& ec, const char* step)
     ::getrlimit(RLIMIT_NOFILE, &rl);
     return {"limit.open_files",
             what + " (the open files limit, RLIMIT_NOFILE = " + std::to_string(rl.rlim_cur) +
-                ", is reached: split the load over more processes)"};
+                ", is reached: split the load over more processes with --processes N)"};
   }
   if (ec == boost::system::errc::address_not_available || ec == net::error::address_in_use)
     return {"limit.local_ports",

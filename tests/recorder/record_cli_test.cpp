@@ -27,14 +27,6 @@ TEST_F(RecordCli, VersionAndHelp) {
   EXPECT_EQ(unknown.code, 2);
 }
 
-TEST_F(RecordCli, ReportSubcommandSaysNotYetImplemented) {
-  for (const char* sub : {"report"}) {
-    const CliRun r = run(std::string(sub) + " x");
-    EXPECT_EQ(r.code, 2) << sub;
-    EXPECT_NE(r.err.find("not yet implemented"), std::string::npos) << r.err;
-  }
-}
-
 TEST_F(RecordCli, WritesRecordingAndSummary) {
   const fs::path out = dir_ / "rec.jsonl";
   const CliRun r =

@@ -13,7 +13,17 @@ namespace {
 using test::CliRun;
 namespace fs = std::filesystem;
 
-class ReplayCli : public test::CliTest {};
+class ReplayCli : public test::CliTest {
+protected:
+  /// s.yml: one phase ("duration: D\n      arrivalCount: N" or arrivalRate) of users that emit
+  /// "x" to port 9 on loopback, where nothing listens.
+  void closed_port_scenario(const std::string& phase) {
+    std::ofstream(dir_ / "s.yml") << "config:\n  target: http://127.0.0.1:9\n  phases:\n    - "
+                                  << phase
+                                  << "\nscenarios:\n  - engine: socketio\n    flow:\n      - "
+                                     "emit: [\"x\"]\n";
+  }
+};
 
 TEST_F(ReplayCli, BadScriptsNameTheFileAndLine) {
   struct Case {
@@ -47,10 +57,7 @@ TEST_F(ReplayCli, BadScriptsNameTheFileAndLine) {
 
 TEST_F(ReplayCli, RecordingAndScenarioOptionsAreNotMixed) {
   // --speed/--multiply are for recordings (their own timing), --scale for a scenario's phases.
-  std::ofstream(dir_ / "s.yml")
-      << "config:\n  target: http://127.0.0.1:9\n  phases:\n    - duration: 1\n      arrivalCount: "
-         "1\n"
-         "scenarios:\n  - engine: socketio\n    flow:\n      - emit: [\"x\"]\n";
+  closed_port_scenario("duration: 1\n      arrivalCount: 1");
   const std::string capture = std::string(SIO_SOURCE_DIR) + "/samples/pcap/b8/b8.pcap";
   struct Case {
     std::string args, expect;
@@ -99,10 +106,7 @@ TEST_F(ReplayCli, RecordingReplaysWithItsTimingAndComparesPushes) {
 
 TEST_F(ReplayCli, UnreachableTargetCountsFailedUsers) {
   // Port 9 (discard) on loopback: nothing listens, every user fails with a counted cause.
-  std::ofstream(dir_ / "s.yml")
-      << "config:\n  target: http://127.0.0.1:9\n  phases:\n    - duration: 1\n      arrivalCount: "
-         "3\n"
-         "scenarios:\n  - engine: socketio\n    flow:\n      - emit: [\"x\"]\n";
+  closed_port_scenario("duration: 1\n      arrivalCount: 3");
   const CliRun r = run("replay " + at("s.yml") + " -q -o " + at("r.json"));
   EXPECT_EQ(r.code, 0) << r.err;
   const std::string report = test::slurp(dir_ / "r.json");
@@ -113,9 +117,7 @@ TEST_F(ReplayCli, UnreachableTargetCountsFailedUsers) {
 TEST_F(ReplayCli, LiveLineEveryTenSecondsUnlessQuiet) {
   // 11 s of arrivals (1/s) against a closed port: the live line appears once, at 10 s, with the
   // users created and failed so far; -q suppresses it. The summary table ends the run either way.
-  std::ofstream(dir_ / "s.yml")
-      << "config:\n  target: http://127.0.0.1:9\n  phases:\n    - duration: 11\n      arrivalRate: "
-         "1\nscenarios:\n  - engine: socketio\n    flow:\n      - emit: [\"x\"]\n";
+  closed_port_scenario("duration: 11\n      arrivalRate: 1");
   const CliRun r = run("replay " + at("s.yml") + " -o " + at("r.json"));
   EXPECT_EQ(r.code, 0) << r.err;
   // Arrivals fall at 0, 1, ..., 10 s: the line taken at 10 s sees 10 or 11 of them. On a loaded
@@ -134,6 +136,58 @@ TEST_F(ReplayCli, LiveLineEveryTenSecondsUnlessQuiet) {
   const auto summary = r.err.find("vusers.created");
   EXPECT_NE(summary, std::string::npos) << r.err;
   EXPECT_LT(line, summary);
+}
+
+TEST_F(ReplayCli, ProcessesMergeIntoOneReport) {
+  // 7 users against a closed port, as 3 processes: one report with all 7 created and failed.
+  closed_port_scenario("duration: 1\n      arrivalCount: 7");
+  const CliRun r = run("replay " + at("s.yml") + " --processes 3 -q -o " + at("r.json"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  const Json c = Json::parse(test::slurp(dir_ / "r.json"))["aggregate"]["counters"];
+  EXPECT_EQ(c.value("vusers.created", 0), 7) << c.dump();
+  EXPECT_EQ(c.value("vusers.failed", 0), 7) << c.dump();
+  EXPECT_EQ(c.value("errors.connect_refused", 0), 7) << c.dump();
+  EXPECT_NE(r.err.find("vusers.created"), std::string::npos) << r.err;
+
+  // Shard 1 of 3 takes arrivals 1 and 4 (from 0) of the 7; `report --merge` adds reports.
+  const CliRun s = run("replay " + at("s.yml") + " --shard 1/3 -o " + at("s1.json"));
+  EXPECT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.err.find("shard 1/3: every 3rd arrival from the 2nd"), std::string::npos) << s.err;
+  const Json c1 = Json::parse(test::slurp(dir_ / "s1.json"))["aggregate"]["counters"];
+  EXPECT_EQ(c1.value("vusers.created", 0), 2) << c1.dump();
+  const CliRun m =
+      run("report --merge " + at("r.json") + " " + at("s1.json") + " -o " + at("m.json"));
+  EXPECT_EQ(m.code, 0) << m.err;
+  const Json cm = Json::parse(test::slurp(dir_ / "m.json"))["aggregate"]["counters"];
+  EXPECT_EQ(cm.value("vusers.created", 0), 9) << cm.dump();
+  EXPECT_NE(m.err.find("merged report written to"), std::string::npos) << m.err;
+  // One report, no --merge: its summary.
+  const CliRun one = run("report " + at("s1.json"));
+  EXPECT_EQ(one.code, 0) << one.err;
+  EXPECT_NE(one.err.find("vusers.created"), std::string::npos) << one.err;
+}
+
+TEST_F(ReplayCli, BadShardsAndProcessesAreUsageErrors) {
+  closed_port_scenario("duration: 1\n      arrivalCount: 1");
+  for (const char* bad : {"--shard 3/3", "--shard 1", "--shard -1/3", "--shard 0/0", "--shard a/b",
+                          "--shard 1/3x", "--processes 0", "--processes 5000"}) {
+    const CliRun r = run("replay " + at("s.yml") + " " + bad + " -q");
+    EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))),
+              std::string::npos)
+        << bad << ": " << r.err;
+  }
+}
+
+TEST_F(ReplayCli, ReportErrorsNameTheFile) {
+  std::ofstream(dir_ / "broken.json") << "{\"aggregate\": {},\n  \"intermediate\": [1,}\n";
+  const CliRun r = run("report " + at("broken.json") + " -o " + at("out.json"));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("broken.json: line 2, column"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out.json"));
+  const CliRun missing = run("report " + at("nothing.json"));
+  EXPECT_EQ(missing.code, 1) << missing.err;
+  EXPECT_NE(missing.err.find("nothing.json"), std::string::npos) << missing.err;
 }
 
 } // namespace

@@ -7,8 +7,10 @@
 #include "sio/replayer/script.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +48,15 @@ struct EngineOptions {
   /// --source-addresses: local addresses the connections are bound to in turn (each has its
   /// own local ports towards the target); empty: the kernel chooses.
   std::vector<std::string> source_addresses;
+  /// Shard `shard_index` of `shard_count` (--shard I/N, --processes): this run takes arrival k
+  /// (counted over all phases, or schedule entry k) when k % shard_count == shard_index, the
+  /// same share of maxVusers, and with a sequential payload the row of arrival k; so the N
+  /// shards together make exactly the load of one unsharded run.
+  unsigned shard_index = 0;
+  unsigned shard_count = 1;
+  /// When set: arrivals are timed from this instant (steady clock, shared by the processes of
+  /// one machine) instead of from the call, so local shards start together.
+  std::optional<std::chrono::steady_clock::time_point> start_at;
   /// Called about every 10 s with the last period and the totals so far (on the caller's thread).
   std::function<void(const Period& last, const Period& total, double elapsed_s)> progress;
 };
@@ -66,6 +77,9 @@ Result<std::vector<std::string>> parse_source_addresses(std::string_view text);
 /// Raises the soft limit on open files (RLIMIT_NOFILE) to the hard limit; returns the limit in
 /// force afterwards. Each connected user holds one or two descriptors.
 std::uint64_t raise_open_files_limit();
+
+/// Parses "I/N" (--shard): 0 <= I < N <= 100000.
+Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text);
 
 /// The key of a received event in PushTally::events.
 std::string push_key(std::string_view nsp, std::string_view event);

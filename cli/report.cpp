@@ -1,0 +1,121 @@
+/// `sioreplay report`: reads replay reports, merges shards' reports exactly, prints the summary.
+
+#include "commands.hpp"
+
+#include "sio/common/file_io.hpp"
+#include "sio/common/session_json.hpp"
+#include "sio/replayer/report.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+namespace sio::cli {
+namespace {
+
+struct ReportArgs {
+  std::vector<std::string> inputs;
+  bool merge = false;
+  std::string output;
+};
+
+int report_error(const std::string& text) {
+  std::fprintf(stderr, "sioreplay report: error: %s\n", text.c_str());
+  return exit_failure;
+}
+
+/// JSON's byte offset of a parse error as "line L, column C".
+std::string line_column(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+int run_report(const ReportArgs& a) {
+  if (a.inputs.size() > 1 && !a.merge) {
+    std::fprintf(stderr, "sioreplay report: %zu reports given: add --merge to merge them\n",
+                 a.inputs.size());
+    return exit_usage;
+  }
+  std::optional<AtomicOutput> out;
+  if (!a.output.empty()) {
+    auto o = AtomicOutput::create(a.output);
+    if (!o) return report_error(o.error().message());
+    out.emplace(std::move(*o));
+  }
+  replayer::Metrics merged;
+  bool interrupted = false, recorded = false;
+  for (const auto& path : a.inputs) {
+    auto file = InputFile::open(path);
+    if (!file) return report_error(file.error().message());
+    Json j;
+    try {
+      j = Json::parse(file->data());
+    } catch (const Json::parse_error& e) {
+      return report_error(path + ": " + line_column(file->data(), e.byte > 0 ? e.byte - 1 : 0) +
+                          ": not JSON (" + e.what() + ")");
+    }
+    auto m = replayer::metrics_from_report(j);
+    if (!m) return report_error(path + ": " + m.error().message());
+    if (const auto ex = j.find("x-sioreplay-error-examples"); ex != j.end() && ex->is_object())
+      for (const auto& [cause, message] : ex->items())
+        if (message.is_string()) m->example(cause, message.get<std::string>());
+    interrupted = interrupted || j.value("x-sioreplay-interrupted", false);
+    recorded = recorded || j.contains("x-sioreplay-recorded");
+    merged.merge(*m);
+  }
+  const replayer::Period agg = merged.aggregate();
+  const double span_s = static_cast<double>(agg.last_ms - agg.first_ms) / 1000.0;
+  std::fputs(replayer::summary_table(merged, span_s).c_str(), stderr);
+  if (!merged.examples().empty()) {
+    std::fprintf(stderr, "First error of each cause\n");
+    for (const auto& [cause, message] : merged.examples())
+      std::fprintf(stderr, "  errors.%s: %s\n", cause.c_str(), message.c_str());
+  }
+  if (interrupted) std::fprintf(stderr, "sioreplay report: a run was interrupted\n");
+  if (recorded && a.inputs.size() > 1)
+    std::fprintf(stderr, "sioreplay report: note: x-sioreplay-recorded (the per-session push "
+                         "comparison) is not merged\n");
+  if (out) {
+    Json report = replayer::report_json(merged);
+    if (!merged.examples().empty()) {
+      Json ex = Json::object();
+      for (const auto& [cause, message] : merged.examples()) ex[cause] = message;
+      report["x-sioreplay-error-examples"] = std::move(ex);
+    }
+    if (interrupted) report["x-sioreplay-interrupted"] = true;
+    out->write(dump_json(report));
+    out->write("\n");
+    if (auto st = out->commit(); !st) return report_error(st.error().message());
+    std::fprintf(stderr, "sioreplay report: %s written to %s\n",
+                 a.inputs.size() > 1 ? "merged report" : "report", a.output.c_str());
+  }
+  return exit_ok;
+}
+
+} // namespace
+
+void add_report(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<ReportArgs>();
+  auto* sub = app.add_subcommand(
+      "report", "Print a replay report's summary, or merge the reports of shards into one");
+  sub->add_option("reports", a->inputs, "Reports written by `sioreplay replay -o`")->required();
+  sub->add_flag("--merge", a->merge,
+                "Merge the reports (shards of one run: --shard I/N): counters summed, "
+                "histograms merged exactly, periods aligned");
+  sub->add_option("-o,--output", a->output, "Write the (merged) report here");
+  sub->footer("Percentiles of a merged report are those of the pooled data (the reports keep\n"
+              "their histograms losslessly under x-sioreplay-histograms), not averages.\n"
+              "Exit codes: 0 done, 1 unreadable or invalid report (the error names the file and\n"
+              "the place), 2 usage.");
+  sub->callback([a, &exit_code] { exit_code = run_report(*a); });
+}
+
+} // namespace sio::cli
