@@ -4,13 +4,17 @@
 # emits every EVERY seconds and answers the server's heartbeats, and stays HOLD seconds after
 # the last one arrived; the server is the sample app run as K Node processes sharing one port
 # (`server.js --workers K`, 127.0.0.1 only), so that no Node process passes its open-files
-# limit. While it runs, the replayer's resident memory (VmRSS) is sampled every second.
+# limit. With --processes P the replayer runs as P local shards (`replay --processes P`), for
+# more users than one process's 20,000 open files allow. While it runs, the replayer's resident
+# memory (VmRSS, summed over its processes) is sampled every second.
 # Prints: users created/completed/failed, the idle RSS (the process before the first user),
 # the peak RSS, the RSS per connected user above idle, CPU seconds, replayer.send_lag p99, and
 # the targets (issue 6: <= 8 KB per user, <= 100 MB in all at 10,000 users, 0 failed).
 #
 #   bench/replay_scale.sh [--users 10000] [--ramp 20] [--hold 60] [--every 10] [--workers K]
-#                         [--source-addresses LIST] [--port 7400]
+#                         [--source-addresses LIST] [--processes P] [--port 7400]
+#   e.g. 50,000 users: --users 50000 --ramp 50 --hold 60 --processes 3 \
+#                      --source-addresses 127.0.0.1-127.0.0.4
 #   SIOREPLAY=PATH: the binary (default: build/release/sioreplay, built here)
 #
 # Exit 0 when every user completed, 1 otherwise or when a tool could not run, 2 usage.
@@ -18,8 +22,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$root"
 
-users=10000 ramp=20 hold=60 every=10 workers="" sources="" port=7400
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+users=10000 ramp=20 hold=60 every=10 workers="" sources="" processes=1 port=7400
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
   case $1 in
     --users) users=${2:?}; shift 2 ;;
@@ -28,6 +32,7 @@ while (($#)); do
     --every) every=${2:?}; shift 2 ;;
     --workers) workers=${2:?}; shift 2 ;;
     --source-addresses) sources=${2:?}; shift 2 ;;
+    --processes) processes=${2:?}; shift 2 ;;
     --port) port=${2:?}; shift 2 ;;
     -h | --help) usage ;;
     *) echo "replay_scale.sh: unknown argument $1" >&2; usage ;;
@@ -83,8 +88,9 @@ EOF
 
 extra=()
 [ -z "$sources" ] || extra=(--source-addresses "$sources")
+[ "$processes" = 1 ] || extra+=(--processes "$processes")
 echo "== $((rate * ramp)) users over ${ramp} s, each emitting every ${every} s for $((loops * every)) s;" \
-  "server: $workers Node worker(s) on 127.0.0.1:$port"
+  "server: $workers Node worker(s) on 127.0.0.1:$port; replayer: $processes process(es)"
 /usr/bin/time -o "$work/time.txt" -f '%e %U %S %M' "$sioreplay" replay "$work/scale.yml" \
   -o "$work/report.json" "${extra[@]}" 2>"$work/replay.err" &
 time_pid=$!
@@ -93,7 +99,12 @@ rep_pid=$(pgrep -P "$time_pid" | head -n 1 || true)
 idle_kb="" peak_kb=0
 while kill -0 "$time_pid" 2>/dev/null; do
   if [ -n "$rep_pid" ] && [ -r "/proc/$rep_pid/status" ]; then
-    kb=$(awk '/^VmRSS:/{print $2}' "/proc/$rep_pid/status" 2>/dev/null || echo 0)
+    # The replayer and its shard processes.
+    kb=0
+    for p in "$rep_pid" $(pgrep -P "$rep_pid" || true); do
+      k=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+      kb=$((kb + ${k:-0}))
+    done
     [ -n "$idle_kb" ] || idle_kb=$kb
     [ "${kb:-0}" -le "$peak_kb" ] || peak_kb=$kb
   fi

@@ -329,7 +329,9 @@ private:
     net::co_spawn(
         ex_, [s = self(), fn]() { return ((*s).*fn)(); }, net::detached);
   }
-  void queue(eio::Packet p);
+  /// Queues a packet for the writer. An emit passes the time it was due: replayer.send_lag is
+  /// recorded when its bytes are handed to the socket, not when it was queued.
+  void queue(eio::Packet p, Clock::time_point due = Clock::time_point::min());
   void on_packet(eio::Packet p);
   void on_socketio(sock::Packet p);
   void die(const std::string& cause, const std::string& what);
@@ -376,7 +378,11 @@ private:
   std::string dead_cause_, dead_what_;
   Conn get_, post_, api_;
   std::unique_ptr<WsStream> ws_;
-  FrontQueue<eio::Packet> out_;
+  struct Outgoing {
+    eio::Packet packet;
+    Clock::time_point due = Clock::time_point::min(); ///< min(): not timed
+  };
+  FrontQueue<Outgoing> out_;
   bool writer_running_ = false;
   /// Wakes the upgrade when the polling reader has stopped. Timers are made when first needed:
   /// a websocket-only user never needs these two (about 200 bytes per user).
@@ -737,8 +743,8 @@ template <bool Tls> awaitable<void> User<Tls>::pinger() {
   }
 }
 
-template <bool Tls> void User<Tls>::queue(eio::Packet p) {
-  out_.push_back(std::move(p));
+template <bool Tls> void User<Tls>::queue(eio::Packet p, Clock::time_point due) {
+  out_.push_back({std::move(p), due});
   if (!writer_running_ && (on_websocket_ || !polling_paused_)) {
     writer_running_ = true;
     spawn(&User::writer);
@@ -749,16 +755,21 @@ template <bool Tls> awaitable<void> User<Tls>::writer() {
   try {
     while (!out_.empty() && !dead_) {
       if (on_websocket_) {
-        eio::Packet p = std::move(out_.front());
+        Outgoing o = std::move(out_.front());
         out_.pop_front();
         bool binary = false;
-        const std::string frame = eio::encode_ws_packet(p, eio_, &binary);
+        const std::string frame = eio::encode_ws_packet(o.packet, eio_, &binary);
+        if (o.due != Clock::time_point::min()) record("replayer.send_lag", since_us(o.due));
         ws_->lowest().expires_after(ms_of(env_.connect_timeout_s));
         co_await ws_->write(frame, binary, *env_.rng);
         ws_->lowest().expires_never();
       } else {
-        std::vector<eio::Packet> batch(std::make_move_iterator(out_.begin()),
-                                       std::make_move_iterator(out_.end()));
+        std::vector<eio::Packet> batch;
+        batch.reserve(out_.size());
+        for (auto& o : out_) {
+          if (o.due != Clock::time_point::min()) record("replayer.send_lag", since_us(o.due));
+          batch.push_back(std::move(o.packet));
+        }
         out_.clear();
         // Named, not a ?: temporary handed to a by-value coroutine parameter: g++ 12 copies
         // such a temporary bytewise (its small-string buffer then points into this frame).
@@ -999,8 +1010,7 @@ template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
   p.data = std::move(data);
   // Latencies start when the emit was due, not when it went out.
   const auto due = std::min(due_, Clock::now());
-  record("replayer.send_lag", since_us(due));
-  queue({eio::PacketType::message, false, sock::encode(p)});
+  queue({eio::PacketType::message, false, sock::encode(p)}, due);
   for (auto& b : *buffers) queue({eio::PacketType::message, true, std::move(b)});
   count("socketio.emit");
   const auto timeout = step_timeout(step);
