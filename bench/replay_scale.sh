@@ -16,6 +16,7 @@
 #   e.g. 50,000 users: --users 50000 --ramp 50 --hold 60 --processes 3 \
 #                      --source-addresses 127.0.0.1-127.0.0.4
 #   SIOREPLAY=PATH: the binary (default: build/release/sioreplay, built here)
+#   KEEP_REPORT=FILE: keep the replayer's report there
 #
 # Exit 0 when every user completed, 1 otherwise or when a tool could not run, 2 usage.
 set -euo pipefail
@@ -112,16 +113,36 @@ while kill -0 "$time_pid" 2>/dev/null; do
 done
 rc=0
 wait "$time_pid" || rc=$?
-grep '^\[' "$work/replay.err" | tail -n 3 || true
+# The server's CPU seconds (its master and workers), from /proc, before it is stopped.
+server_cpu=0
+clk=$(getconf CLK_TCK)
+for p in "$server_pid" $(pgrep -P "$server_pid" || true); do
+  t=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)
+  server_cpu=$((server_cpu + ${t:-0}))
+done
+server_cpu=$(awk -v t="$server_cpu" -v c="$clk" 'BEGIN{printf "%.1f", t / c}')
 if [ ! -f "$work/report.json" ]; then
   echo "replay_scale.sh: sioreplay exited $rc without a report:" >&2
   tail -n 20 "$work/replay.err" >&2
   exit 1
 fi
-node - "$work/report.json" "$work/time.txt" "$users" "${idle_kb:-0}" "$peak_kb" <<'JS'
+[ -z "${KEEP_REPORT:-}" ] || cp "$work/report.json" "$KEEP_REPORT"
+node - "$work/report.json" "$work/time.txt" "$users" "${idle_kb:-0}" "$peak_kb" "$server_cpu" <<'JS'
 const fs = require("fs");
-const [reportFile, timeFile, usersArg, idleArg, peakArg] = process.argv.slice(2);
+const [reportFile, timeFile, usersArg, idleArg, peakArg, serverCpu] = process.argv.slice(2);
 const r = JSON.parse(fs.readFileSync(reportFile));
+// The run period by period: users, emits/s, how late emits went out.
+const t0 = r.intermediate.length ? r.intermediate[0].period : 0;
+let arrived = 0, ended = 0;
+console.log("   t (s)     active    emits/s   send_lag p50 / p99 / max (ms)");
+for (const p of r.intermediate) {
+  const pc = p.counters || {}, l = (p.summaries || {})["replayer.send_lag"];
+  arrived += pc["vusers.created"] || 0;
+  ended += (pc["vusers.completed"] || 0) + (pc["vusers.failed"] || 0);
+  const rate = (pc["socketio.emit"] || 0) / 10;
+  console.log(`${String((p.period - t0) / 1000).padStart(8)} ${String(arrived - ended).padStart(10)} ` +
+    `${rate.toFixed(0).padStart(10)}   ${l ? `${l.p50} / ${l.p99} / ${l.max}` : "-"}`);
+}
 const [wall, user, sys] = fs.readFileSync(timeFile, "utf8").trim().split(/\s+/).map(Number);
 const c = r.aggregate.counters, s = r.aggregate.summaries || {};
 const created = c["vusers.created"] || 0, completed = c["vusers.completed"] || 0, failed = c["vusers.failed"] || 0;
@@ -132,7 +153,7 @@ const errors = Object.entries(c).filter(([k]) => k.startsWith("errors.")).map(([
 console.log(`users: created ${created}, completed ${completed}, failed ${failed}${errors.length ? " (" + errors.join(", ") + ")" : ""}`);
 console.log(`emits: ${c["socketio.emit"] || 0}; pushes: ${c["socketio.push"] || 0}; send_lag p99 ${lag.p99 ?? "-"} ms`);
 console.log(`memory: idle ${idle.toFixed(1)} MB, peak ${peak.toFixed(1)} MB, ${perUser.toFixed(1)} KB per user above idle`);
-console.log(`cpu: ${(user + sys).toFixed(1)} s (user ${user}, sys ${sys}) over ${wall} s`);
+console.log(`cpu: ${(user + sys).toFixed(1)} s (user ${user}, sys ${sys}) over ${wall} s; the Node server: ${serverCpu} s`);
 console.log(`target <= 8 KB per user:        ${perUser <= 8 ? "MET" : "MISSED"} (${perUser.toFixed(1)})`);
 if (Number(usersArg) <= 10000)
   console.log(`target <= 100 MB at 10k users:  ${peak * 10000 / Math.max(created, 1) <= 100 ? "MET" : "MISSED"} (${(peak * 10000 / Math.max(created, 1)).toFixed(1)} MB scaled to 10,000)`);

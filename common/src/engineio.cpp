@@ -259,19 +259,22 @@ PayloadResult decode_payload(std::string_view body, int eio_version, bool octet_
                        : decode_payload_v3_text(body, limits);
 }
 
-std::string encode_ws_packet(const Packet& p, int eio_version, bool* is_binary_frame) {
-  if (is_binary_frame) *is_binary_frame = p.binary;
-  std::string out;
+void append_ws_packet(std::string& out, const Packet& p, int eio_version) {
   if (!p.binary) {
-    out.reserve(p.data.size() + 1);
     append_text(out, p);
   } else if (eio_version == 3) {
-    out.reserve(p.data.size() + 1);
     out += static_cast<char>(p.type);
     out += p.data;
   } else {
-    out = p.data; // v4: the type is implied (message)
+    out += p.data; // v4: the type is implied (message)
   }
+}
+
+std::string encode_ws_packet(const Packet& p, int eio_version, bool* is_binary_frame) {
+  if (is_binary_frame) *is_binary_frame = p.binary;
+  std::string out;
+  out.reserve(p.data.size() + 1);
+  append_ws_packet(out, p, eio_version);
   return out;
 }
 

@@ -19,6 +19,13 @@ std::int64_t period_start(std::int64_t ms) noexcept {
   return q * period_length_ms;
 }
 
+/// The entry for `name`, made when missing (the key is built only then).
+template <class Map> typename Map::mapped_type& slot(Map& m, std::string_view name) {
+  auto it = m.find(name);
+  if (it == m.end()) it = m.emplace(std::string(name), typename Map::mapped_type{}).first;
+  return it->second;
+}
+
 } // namespace
 
 std::int64_t now_epoch_ms() {
@@ -57,16 +64,14 @@ Period& Metrics::at(std::int64_t now_ms) {
   return p;
 }
 
-void Metrics::count(const std::string& name, std::uint64_t n, std::int64_t now_ms) {
+void Metrics::count(std::string_view name, std::uint64_t n, std::int64_t now_ms) {
   if (now_ms < 0) now_ms = now_epoch_ms();
-  Period& p = at(now_ms);
-  p.counters[name] += n;
+  slot(at(now_ms).counters, name) += n;
 }
 
-void Metrics::record(const std::string& name, std::int64_t value_us, std::int64_t now_ms) {
+void Metrics::record(std::string_view name, std::int64_t value_us, std::int64_t now_ms) {
   if (now_ms < 0) now_ms = now_epoch_ms();
-  Period& p = at(now_ms);
-  p.histograms[name].record(value_us);
+  slot(at(now_ms).histograms, name).record(value_us);
 }
 
 void Metrics::merge(const Metrics& other) {

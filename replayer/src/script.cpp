@@ -8,6 +8,7 @@
 #include "sio/replayer/script.hpp"
 
 #include "sio/common/file_io.hpp"
+#include "sio/common/session_json.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -962,6 +963,16 @@ private:
     }
     if (const YNode* nsp = step.get("namespace"); nsp && !nsp->is_null())
       s.nsp = text(*nsp, path + ".namespace");
+    {
+      Json all = Json::array();
+      all.push_back(s.channel);
+      for (const auto& a : s.args) all.push_back(a);
+      const std::string text = dump_json(all);
+      // The same text sock::encode would write; "{{" also catches templates in keys (which are
+      // not rendered: a harmless miss of the fast path).
+      if (text.find("{{") == std::string::npos && text.find("\"_binary_b64\"") == std::string::npos)
+        s.constant_args = text;
+    }
     if (const YNode* ack = step.get("acknowledge"))
       s.acknowledge = load_expect(*ack, path + ".acknowledge", false);
     if (const YNode* res = step.get("response"))

@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <netinet/in.h>
@@ -108,6 +109,7 @@ struct Waiter {
   std::optional<Json> expect; ///< events: keep waiting until args match this (`data`)
   std::optional<Json> seen;   ///< events: the last arguments that did not match
   std::string error;          ///< set when the wait ends in failure (refused, transport died)
+  bool wants_args = true;     ///< an ack whose expectation reads its arguments
   void notify() {
     done = true;
     timer.cancel();
@@ -221,8 +223,8 @@ private:
     const Json v = render_value(Json(text));
     return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : dump_json(v);
   }
-  void count(const std::string& name, std::uint64_t n = 1) { env_.metrics->count(name, n); }
-  void record(const std::string& name, std::int64_t us) { env_.metrics->record(name, us); }
+  void count(std::string_view name, std::uint64_t n = 1) { env_.metrics->count(name, n); }
+  void record(std::string_view name, std::int64_t us) { env_.metrics->record(name, us); }
   [[noreturn]] void rethrow_dead() { throw UserError(dead_cause_, dead_what_); }
   int protocol() const { return sock::protocol_for_eio(eio_); }
   std::chrono::milliseconds step_timeout(const Step& s) const {
@@ -382,7 +384,13 @@ private:
     eio::Packet packet;
     Clock::time_point due = Clock::time_point::min(); ///< min(): not timed
   };
-  FrontQueue<Outgoing> out_;
+  FrontQueue<Outgoing> out_; ///< polling (and packets queued before the upgrade)
+  /// On the websocket: complete masked frames waiting for the writer, built as packets are
+  /// queued, and the due times of the emits among them. Both keep their capacity, so a
+  /// connected user sends without allocating; the writer swaps ws_out_ with the client's own
+  /// buffer when it writes.
+  std::string ws_out_;
+  std::vector<Clock::time_point> ws_out_dues_;
   bool writer_running_ = false;
   /// Wakes the upgrade when the polling reader has stopped. Timers are made when first needed:
   /// a websocket-only user never needs these two (about 200 bytes per user).
@@ -399,7 +407,41 @@ private:
   };
   std::map<std::string, Namespace> namespaces_;
   std::map<std::string, std::shared_ptr<Waiter>> connect_waiters_;
-  std::map<std::pair<std::string, std::uint64_t>, std::shared_ptr<Waiter>> ack_waiters_;
+  /// Acks awaited: the waiters live in the emitting coroutine's frame (no allocation per emit).
+  struct AckSlot {
+    std::string nsp;
+    std::uint64_t id = 0;
+    Waiter* waiter = nullptr;
+  };
+  std::vector<AckSlot> ack_waiters_;
+  std::vector<AckSlot>::iterator find_ack(std::string_view nsp, std::uint64_t id) {
+    return std::find_if(ack_waiters_.begin(), ack_waiters_.end(),
+                        [&](const AckSlot& a) { return a.id == id && a.nsp == nsp; });
+  }
+  void erase_ack(std::vector<AckSlot>::iterator it) {
+    if (it == ack_waiters_.end()) return;
+    if (it != ack_waiters_.end() - 1) *it = std::move(ack_waiters_.back());
+    ack_waiters_.pop_back();
+  }
+  /// Inbound fast paths (no JSON tree): an ack nobody needs the arguments of, and an event only
+  /// counted. False: decode the packet fully.
+  bool fast_ack(std::string_view sio);
+  bool fast_event(std::string_view sio);
+  void append_frame(const eio::Packet& p, Clock::time_point due);
+  /// Starts writing ws_out_ (co_await the result; requires !ws_->writing()), recording the
+  /// replayer.send_lag of the emits among its frames. Not a coroutine: no frame to allocate.
+  /// The write has no deadline of its own: it shares the reader's (pingInterval + pingTimeout).
+  auto start_ws_write() {
+    const auto now = Clock::now();
+    for (const auto due : ws_out_dues_) record("replayer.send_lag", us_between(due, now));
+    ws_out_dues_.clear();
+    return ws_->write_frames(ws_out_);
+  }
+  /// Ends a write started by start_ws_write, also when it throws.
+  struct FramesWritten {
+    WsStream& ws;
+    ~FramesWritten() { ws.frames_written(); }
+  };
   std::multimap<std::pair<std::string, std::string>, std::shared_ptr<Waiter>> event_waiters_;
   struct Push {
     std::string nsp, event;
@@ -709,6 +751,10 @@ template <bool Tls> awaitable<void> User<Tls>::ws_reader() {
       // link. v3: we ping, and the pinger watches the pongs; this is only a backstop.
       lowest.expires_after(std::chrono::milliseconds(ping_interval_ms_ + ping_timeout_ms_ + 2000));
       const auto m = co_await ws_->read();
+      if (m.text && m.data.size() > 2 && m.data[0] == '4' &&
+          ((m.data[1] == '3' && fast_ack(m.data.substr(2))) ||
+           (m.data[1] == '2' && fast_event(m.data.substr(2)))))
+        continue;
       auto p = m.text ? eio::decode_text_packet(m.data) : eio::decode_binary_packet(m.data, eio_);
       if (!p) throw UserError("eio_protocol", p.error().message());
       on_packet(std::move(*p));
@@ -743,8 +789,20 @@ template <bool Tls> awaitable<void> User<Tls>::pinger() {
   }
 }
 
+template <bool Tls> void User<Tls>::append_frame(const eio::Packet& p, Clock::time_point due) {
+  thread_local std::string payload; // built and framed at once: one buffer per worker thread
+  payload.clear();
+  eio::append_ws_packet(payload, p, eio_);
+  WsStream::append_frame(p.binary, payload, (*env_.rng)(), ws_out_);
+  if (payload.capacity() > 65536) std::string().swap(payload);
+  if (due != Clock::time_point::min()) ws_out_dues_.push_back(due);
+}
+
 template <bool Tls> void User<Tls>::queue(eio::Packet p, Clock::time_point due) {
-  out_.push_back({std::move(p), due});
+  if (on_websocket_ && out_.empty())
+    append_frame(p, due);
+  else
+    out_.push_back({std::move(p), due});
   if (!writer_running_ && (on_websocket_ || !polling_paused_)) {
     writer_running_ = true;
     spawn(&User::writer);
@@ -753,16 +811,22 @@ template <bool Tls> void User<Tls>::queue(eio::Packet p, Clock::time_point due) 
 
 template <bool Tls> awaitable<void> User<Tls>::writer() {
   try {
-    while (!out_.empty() && !dead_) {
+    while ((!out_.empty() || !ws_out_.empty()) && !dead_) {
       if (on_websocket_) {
-        Outgoing o = std::move(out_.front());
-        out_.pop_front();
-        bool binary = false;
-        const std::string frame = eio::encode_ws_packet(o.packet, eio_, &binary);
-        if (o.due != Clock::time_point::min()) record("replayer.send_lag", since_us(o.due));
-        ws_->lowest().expires_after(ms_of(env_.connect_timeout_s));
-        co_await ws_->write(frame, binary, *env_.rng);
-        ws_->lowest().expires_never();
+        // Packets queued before the upgrade go first, then everything queued as frames.
+        if (!out_.empty()) {
+          std::string later;
+          later.swap(ws_out_);
+          std::vector<Clock::time_point> later_dues;
+          later_dues.swap(ws_out_dues_);
+          for (const auto& o : out_) append_frame(o.packet, o.due);
+          out_ = {};
+          ws_out_ += later;
+          ws_out_dues_.insert(ws_out_dues_.end(), later_dues.begin(), later_dues.end());
+        }
+        if (ws_->writing()) co_await ws_->wait_writable();
+        const FramesWritten done{*ws_};
+        co_await start_ws_write();
       } else {
         std::vector<eio::Packet> batch;
         batch.reserve(out_.size());
@@ -800,7 +864,10 @@ template <bool Tls> void User<Tls>::die(const std::string& cause, const std::str
     }
   };
   fail_all(connect_waiters_);
-  fail_all(ack_waiters_);
+  for (auto& a : ack_waiters_) {
+    a.waiter->error = cause;
+    a.waiter->notify();
+  }
   fail_all(event_waiters_);
   cancel(upgrade_wake_);
   cancel(ping_timer_);
@@ -850,6 +917,50 @@ template <bool Tls> void User<Tls>::on_packet(eio::Packet p) {
   on_socketio(std::move(*sp));
 }
 
+template <bool Tls> bool User<Tls>::fast_ack(std::string_view s) {
+  std::string_view nsp = "/";
+  if (!s.empty() && s[0] == '/') {
+    const auto comma = s.find(',');
+    if (comma == std::string_view::npos) return false;
+    nsp = s.substr(0, comma);
+    s.remove_prefix(comma + 1);
+  }
+  std::uint64_t id = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), id);
+  if (ec != std::errc{} || end == s.data() + s.size() || *end != '[') return false;
+  const auto it = find_ack(nsp, id);
+  if (it == ack_waiters_.end() || it->waiter->wants_args) return false;
+  it->waiter->notify();
+  erase_ack(it);
+  return true;
+}
+
+template <bool Tls> bool User<Tls>::fast_event(std::string_view s) {
+  // Only counted: nobody waits for events, keeps them, or tallies them per session.
+  if (!event_waiters_.empty() || scenario_.waits_for_pushes || env_.pushes != nullptr)
+    return false;
+  if (!s.empty() && s[0] == '/') {
+    const auto comma = s.find(',');
+    if (comma == std::string_view::npos) return false;
+    s.remove_prefix(comma + 1);
+  }
+  // ["name", ...] with a plain name (no escapes); an ack id (the server wants an answer) or
+  // anything else takes the full path.
+  if (s.size() < 4 || s[0] != '[' || s[1] != '"') return false;
+  const auto close = s.find('"', 2);
+  if (close == std::string_view::npos || close + 1 >= s.size() ||
+      (s[close + 1] != ',' && s[close + 1] != ']'))
+    return false;
+  const std::string_view name = s.substr(2, close - 2);
+  if (name.find('\\') != std::string_view::npos) return false;
+  count("socketio.push");
+  thread_local std::string key;
+  key.assign("socketio.push.");
+  key += name;
+  count(key);
+  return true;
+}
+
 template <bool Tls> void User<Tls>::on_socketio(sock::Packet p) {
   switch (p.type) {
   case sock::PacketType::connect: {
@@ -877,10 +988,10 @@ template <bool Tls> void User<Tls>::on_socketio(sock::Packet p) {
   case sock::PacketType::ack:
   case sock::PacketType::binary_ack: {
     if (!p.ack_id) return;
-    if (auto it = ack_waiters_.find({p.nsp, *p.ack_id}); it != ack_waiters_.end()) {
-      it->second->args = p.data ? std::move(*p.data) : Json::array();
-      it->second->notify();
-      ack_waiters_.erase(it);
+    if (auto it = find_ack(p.nsp, *p.ack_id); it != ack_waiters_.end()) {
+      it->waiter->args = p.data ? std::move(*p.data) : Json::array();
+      it->waiter->notify();
+      erase_ack(it);
     }
     return;
   }
@@ -984,22 +1095,27 @@ void User<Tls>::expect_done(const Waiter& w, const Expect& e, const char* what, 
 
 template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
   const std::string nsp = namespace_of(step);
-  co_await connect_namespace(nsp);
-  Json data = Json::array();
-  data.push_back(render_value(step.channel));
-  for (const auto& a : step.args) data.push_back(render_value(a));
-  sock::Packet p;
-  p.nsp = nsp;
-  auto buffers = sock::deconstruct(data);
-  if (!buffers) throw UserError("bad_binary", buffers.error().message());
-  p.type = buffers->empty() ? sock::PacketType::event : sock::PacketType::binary_event;
-  p.attachments = buffers->size();
-  std::shared_ptr<Waiter> ack, response;
+  if (!namespaces_[nsp].connected) co_await connect_namespace(nsp);
+  // The ack's waiter lives in this frame; the table points to it until the wait ends.
+  std::optional<Waiter> ack;
+  std::uint64_t ack_id = 0;
   if (step.acknowledge) {
-    p.ack_id = namespaces_[nsp].next_ack++;
-    ack = std::make_shared<Waiter>(ex_);
-    ack_waiters_[{nsp, *p.ack_id}] = ack;
+    ack.emplace(ex_);
+    const Expect& e = *step.acknowledge;
+    ack->wants_args = e.data || !e.matches.empty() || !e.captures.empty();
+    ack_id = namespaces_[nsp].next_ack++;
+    ack_waiters_.push_back({nsp, ack_id, &*ack});
   }
+  struct Unlist {
+    User* u;
+    Waiter* w;
+    ~Unlist() {
+      if (w)
+        u->erase_ack(std::find_if(u->ack_waiters_.begin(), u->ack_waiters_.end(),
+                                  [&](const AckSlot& a) { return a.waiter == w; }));
+    }
+  } unlist{this, ack ? &*ack : nullptr};
+  std::shared_ptr<Waiter> response;
   if (step.response) {
     response = std::make_shared<Waiter>(ex_);
     if (step.response->data) response->expect = render_value(*step.response->data);
@@ -1007,18 +1123,62 @@ template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
         step.response->channel ? render_text(*step.response->channel) : std::string();
     event_waiters_.emplace(std::make_pair(nsp, on), response);
   }
-  p.data = std::move(data);
   // Latencies start when the emit was due, not when it went out.
   const auto due = std::min(due_, Clock::now());
-  queue({eio::PacketType::message, false, sock::encode(p)}, due);
-  for (auto& b : *buffers) queue({eio::PacketType::message, true, std::move(b)});
+  if (!step.constant_args.empty() && on_websocket_ && out_.empty()) {
+    // Constant arguments on the websocket: the frame is built straight into the user's
+    // output buffer ("4" + "2" + [nsp ","] + [ack id] + the JSON text), no allocation.
+    thread_local std::string payload;
+    payload.assign("42");
+    if (nsp != "/") {
+      payload += nsp;
+      payload += ',';
+    }
+    if (ack) {
+      char digits[24];
+      const auto r = std::to_chars(digits, digits + sizeof digits, ack_id);
+      payload.append(digits, r.ptr);
+    }
+    payload += step.constant_args;
+    WsStream::append_frame(false, payload, (*env_.rng)(), ws_out_);
+    ws_out_dues_.push_back(due);
+    if (!writer_running_ && !dead_) {
+      // Written from here (no writer coroutine to start): until nothing is left, as the writer
+      // would; frames other coroutines add meanwhile go in the same loop.
+      writer_running_ = true;
+      try {
+        while (!ws_out_.empty() && !dead_) {
+          if (ws_->writing()) co_await ws_->wait_writable();
+          const FramesWritten done{*ws_};
+          co_await start_ws_write();
+        }
+      } catch (const boost::system::system_error& e) {
+        writer_running_ = false;
+        if (!closing_) die(transport_error(e.code(), "send").cause, e.code().message());
+        rethrow_dead();
+      }
+      writer_running_ = false;
+    }
+  } else {
+    Json data = Json::array();
+    data.push_back(render_value(step.channel));
+    for (const auto& a : step.args) data.push_back(render_value(a));
+    sock::Packet p;
+    p.nsp = nsp;
+    auto buffers = sock::deconstruct(data);
+    if (!buffers) throw UserError("bad_binary", buffers.error().message());
+    p.type = buffers->empty() ? sock::PacketType::event : sock::PacketType::binary_event;
+    p.attachments = buffers->size();
+    if (ack) p.ack_id = ack_id;
+    p.data = std::move(data);
+    queue({eio::PacketType::message, false, sock::encode(p)}, due);
+    for (auto& b : *buffers) queue({eio::PacketType::message, true, std::move(b)});
+  }
   count("socketio.emit");
   const auto timeout = step_timeout(step);
   if (ack) {
-    if (!co_await wait(*ack, timeout)) {
-      ack_waiters_.erase({nsp, *p.ack_id});
+    if (!co_await wait(*ack, timeout))
       throw UserError("timeout.ack", "no ack within " + std::to_string(timeout.count()) + " ms");
-    }
     expect_done(*ack, *step.acknowledge, "ack", ack->args);
     record("socketio.ack_time", since_us(due));
     record("socketio.response_time", since_us(due));
@@ -1206,7 +1366,8 @@ template <bool Tls> awaitable<void> User<Tls>::close() {
     }
     close_queued_ = true;
     queue({eio::PacketType::close, false, {}});
-    for (int i = 0; i < 100 && (writer_running_ || !out_.empty()) && !dead_; ++i) {
+    for (int i = 0; i < 100 && (writer_running_ || !out_.empty() || !ws_out_.empty()) && !dead_;
+         ++i) {
       net::steady_timer t(ex_, 10ms);
       co_await t.async_wait(use_awaitable);
     }

@@ -121,6 +121,8 @@ TEST(WsClient, FramesBothWays) {
         from_client.push_back(co_await read_client_frame(s)); // the pong
         from_client.push_back(co_await read_client_frame(s)); // "2probe"
         from_client.push_back(co_await read_client_frame(s)); // 70,000 bytes binary
+        for (int i = 0; i < 3; ++i) // three frames queued with append_frame, one write
+          from_client.push_back(co_await read_client_frame(s));
         co_await net::async_write(s, net::buffer(server_frame(0x88, "\x03\xE8")),
                                   net::use_awaitable);
         from_client.push_back(co_await read_client_frame(s)); // the client's close
@@ -147,6 +149,14 @@ TEST(WsClient, FramesBothWays) {
         }
         co_await ws.write("2probe", false, rng);
         co_await ws.write(big, true, rng);
+        std::string queued;
+        Client::append_frame(false, "42[\"a\"]", rng(), queued);
+        Client::append_frame(true, std::string_view("\x01\x02", 2), rng(), queued);
+        Client::append_frame(false, medium, rng(), queued);
+        EXPECT_FALSE(ws.writing());
+        co_await ws.write_frames(queued);
+        ws.frames_written();
+        EXPECT_TRUE(queued.empty()) << "the caller's buffer comes back empty, to be refilled";
         try {
           (void)co_await ws.read();
         } catch (const boost::system::system_error& e) {
@@ -166,12 +176,15 @@ TEST(WsClient, FramesBothWays) {
   EXPECT_EQ(got[2].second, big);
   EXPECT_EQ(got[3], (std::pair<bool, std::string>{true, medium}));
   EXPECT_FALSE(closed_with.empty());
-  ASSERT_EQ(from_client.size(), 4u);
+  ASSERT_EQ(from_client.size(), 7u);
   EXPECT_EQ(from_client[0], (std::pair<unsigned, std::string>{0x8A, "are you there"}));
   EXPECT_EQ(from_client[1], (std::pair<unsigned, std::string>{0x81, "2probe"}));
   EXPECT_EQ(from_client[2].first, 0x82u);
   EXPECT_EQ(from_client[2].second, big);
-  EXPECT_EQ(from_client[3], (std::pair<unsigned, std::string>{0x88, std::string("\x03\xE8", 2)}));
+  EXPECT_EQ(from_client[3], (std::pair<unsigned, std::string>{0x81, "42[\"a\"]"}));
+  EXPECT_EQ(from_client[4], (std::pair<unsigned, std::string>{0x82, std::string("\x01\x02", 2)}));
+  EXPECT_EQ(from_client[5], (std::pair<unsigned, std::string>{0x81, medium}));
+  EXPECT_EQ(from_client[6], (std::pair<unsigned, std::string>{0x88, std::string("\x03\xE8", 2)}));
 }
 
 TEST(WsClient, WrongAcceptKeyIsDeclined) {

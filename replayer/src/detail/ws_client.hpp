@@ -185,6 +185,39 @@ public:
       wbuf_.clear();
   }
 
+  /// Appends one masked frame holding `payload` to `out` (frames queued by the caller and sent
+  /// together with write_frames).
+  static void append_frame(bool binary, std::string_view payload, std::uint64_t mask_seed,
+                           std::string& out) {
+    frame(binary ? 0x2 : 0x1, payload, mask_seed, out, true);
+  }
+
+  /// True while a frame is being written (the caller of write_frames waits with
+  /// wait_writable() first: a pong may be in flight).
+  [[nodiscard]] bool writing() const noexcept { return writing_; }
+  boost::asio::awaitable<void> wait_writable() {
+    while (writing_) co_await pause();
+  }
+
+  /// Starts writing the frames built with append_frame in `frames` and returns the operation
+  /// to co_await, then call frames_written() (also after an error). `frames` is swapped with
+  /// this client's empty buffer first, so the caller can go on filling it during the write and
+  /// both buffers keep their capacity: no allocation, and no coroutine frame of our own.
+  /// Requires !writing().
+  auto write_frames(std::string& frames) {
+    wbuf_.swap(frames);
+    writing_ = true;
+    return boost::asio::async_write(stream_, boost::asio::buffer(wbuf_),
+                                    boost::asio::use_awaitable);
+  }
+  void frames_written() noexcept {
+    writing_ = false;
+    if (wbuf_.capacity() > keep_bytes)
+      std::string().swap(wbuf_);
+    else
+      wbuf_.clear();
+  }
+
   /// Sends a close frame (1000, normal) when no write is in flight; errors are ignored. The
   /// caller closes the socket.
   boost::asio::awaitable<void> close() {
@@ -199,12 +232,13 @@ private:
   static constexpr std::size_t first_bytes = 256; ///< read buffer of an idle connection
   static constexpr std::size_t keep_bytes = 4096; ///< larger buffers are freed when empty
 
-  /// Header, mask key and masked payload of one frame, into `out`.
+  /// Header, mask key and masked payload of one frame, into `out` (after what it holds when
+  /// `append`).
   static void frame(unsigned opcode, std::string_view payload, std::uint64_t mask_seed,
-                    std::string& out) {
+                    std::string& out, bool append = false) {
     const std::size_t n = payload.size();
-    out.clear();
-    out.reserve(n + 14);
+    if (!append) out.clear();
+    out.reserve(out.size() + n + 14);
     out += static_cast<char>(0x80 | opcode);
     if (n < 126) {
       out += static_cast<char>(0x80 | n);

@@ -68,6 +68,9 @@ PayloadResult decode_payload(std::string_view body, int eio_version, bool octet_
 /// Encodes a packet for a WebSocket message. Text packets: "<digit><data>". Binary: v4 the raw
 /// data, v3 a type byte then the data. `is_binary_frame` says which frame type to send.
 std::string encode_ws_packet(const Packet& p, int eio_version, bool* is_binary_frame = nullptr);
+/// The same, appended to `out` (whose capacity a caller can keep from one packet to the next);
+/// the frame is binary when p.binary.
+void append_ws_packet(std::string& out, const Packet& p, int eio_version);
 
 /// Encodes a v4 polling payload.
 std::string encode_payload_v4(std::span<const Packet> packets);

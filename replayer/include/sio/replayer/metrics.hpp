@@ -8,14 +8,16 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace sio::replayer {
 
 /// One 10 s period (or the aggregate).
 struct Period {
   std::int64_t period_ms = 0; ///< start, epoch ms, multiple of 10000
-  std::map<std::string, std::uint64_t> counters;
-  std::map<std::string, Histogram> histograms; ///< values in microseconds
+  /// By name; std::less<> so that a name is looked up without building a std::string.
+  std::map<std::string, std::uint64_t, std::less<>> counters;
+  std::map<std::string, Histogram, std::less<>> histograms; ///< values in microseconds
   std::int64_t first_ms = 0, last_ms = 0;      ///< first/last metric time, epoch ms
 
   void merge(const Period& other);
@@ -24,8 +26,9 @@ struct Period {
 /// What one worker measures. Not thread-safe: one per worker, merged after the run.
 class Metrics {
 public:
-  void count(const std::string& name, std::uint64_t n = 1, std::int64_t now_ms = -1);
-  void record(const std::string& name, std::int64_t value_us, std::int64_t now_ms = -1);
+  /// Adds to a counter / records a value; no allocation once the name exists in the period.
+  void count(std::string_view name, std::uint64_t n = 1, std::int64_t now_ms = -1);
+  void record(std::string_view name, std::int64_t value_us, std::int64_t now_ms = -1);
   /// Adds another worker's metrics.
   void merge(const Metrics& other);
   /// Adds one period (e.g. rebuilt from a report) to the period that starts at the same

@@ -70,6 +70,9 @@ struct Step {
   Json channel;                      ///< string (may hold a template)
   Json args = Json::array();         ///< arguments (templates rendered per user)
   std::string nsp;                   ///< `namespace` ("" = default "/"; may hold a template)
+  /// The JSON text of [channel, args...] when nothing in them is templated or binary: sent as
+  /// it is, without rendering per user (empty otherwise).
+  std::string constant_args;
   std::optional<Expect> acknowledge; ///< wants an ack
   std::optional<Expect> response;    ///< waits for a server event (also `waitFor`'s expectation)
   /// `timeout` beside a step (extension): overrides config.timeout for its ack, response,
