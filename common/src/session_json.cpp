@@ -17,80 +17,6 @@ Json pairs_to_array(const std::vector<std::pair<std::string, std::string>>& pair
   return a;
 }
 
-/// True when `s` can be written between quotes as it is: printable ASCII without '"' or '\\'.
-bool plain_json_string(std::string_view s) {
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') return false;
-  }
-  return true;
-}
-
-/// Appends `s` as a JSON string, as nlohmann's serializer writes it.
-void append_json_string(std::string& out, std::string_view s) {
-  if (plain_json_string(s)) {
-    out += '"';
-    out += s;
-    out += '"';
-  } else {
-    out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
-  }
-}
-
-/// Appends `j` to `out` as compact JSON, byte for byte what `j.dump()` (with invalid UTF-8
-/// replaced) writes. Written in place: dump() returns a new string per value, and recordings
-/// are mostly short strings and integers, so the common cases are done here and the rest
-/// (escapes, non-ASCII, floating point) is left to nlohmann's serializer.
-void append_json(std::string& out, const Json& j) {
-  switch (j.type()) {
-  case Json::value_t::null:
-    out += "null";
-    return;
-  case Json::value_t::boolean:
-    out += j.get_ref<const bool&>() ? "true" : "false";
-    return;
-  case Json::value_t::number_integer:
-  case Json::value_t::number_unsigned: {
-    char buf[24];
-    const auto r = j.is_number_unsigned()
-                       ? std::to_chars(buf, buf + sizeof buf, j.get_ref<const std::uint64_t&>())
-                       : std::to_chars(buf, buf + sizeof buf, j.get_ref<const std::int64_t&>());
-    out.append(buf, r.ptr);
-    return;
-  }
-  case Json::value_t::string:
-    append_json_string(out, j.get_ref<const std::string&>());
-    return;
-  case Json::value_t::array: {
-    out += '[';
-    bool first = true;
-    for (const auto& e : j) {
-      if (!first) out += ',';
-      first = false;
-      append_json(out, e);
-    }
-    out += ']';
-    return;
-  }
-  case Json::value_t::object: {
-    out += '{';
-    bool first = true;
-    for (const auto& [k, v] : j.items()) {
-      if (!first) out += ',';
-      first = false;
-      append_json_string(out, k);
-      out += ':';
-      append_json(out, v);
-    }
-    out += '}';
-    return;
-  }
-  default:
-    break;
-  }
-  out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
 void append_message(std::string& out, const Message& m, int protocol) {
   char num[24];
   out += "{\"t_us\":";
@@ -216,6 +142,81 @@ std::string string_or_empty(const Json& j, const char* key) {
 }
 
 } // namespace
+
+/// True when `s` can be written between quotes as it is: printable ASCII without '"' or '\\'.
+static bool plain_json_string(std::string_view s) {
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+/// Appends `s` as a JSON string, as nlohmann's serializer writes it.
+void append_json_string(std::string& out, std::string_view s) {
+  if (plain_json_string(s)) {
+    out += '"';
+    out += s;
+    out += '"';
+  } else {
+    out += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+}
+
+/// Appends `j` to `out` as compact JSON, byte for byte what `j.dump()` (with invalid UTF-8
+/// replaced) writes. Written in place: dump() returns a new string per value, and recordings
+/// are mostly short strings and integers, so the common cases are done here and the rest
+/// (escapes, non-ASCII, floating point) is left to nlohmann's serializer.
+void append_json(std::string& out, const Json& j) {
+  switch (j.type()) {
+  case Json::value_t::null:
+    out += "null";
+    return;
+  case Json::value_t::boolean:
+    out += j.get_ref<const bool&>() ? "true" : "false";
+    return;
+  case Json::value_t::number_integer:
+  case Json::value_t::number_unsigned: {
+    char buf[24];
+    const auto r = j.is_number_unsigned()
+                       ? std::to_chars(buf, buf + sizeof buf, j.get_ref<const std::uint64_t&>())
+                       : std::to_chars(buf, buf + sizeof buf, j.get_ref<const std::int64_t&>());
+    out.append(buf, r.ptr);
+    return;
+  }
+  case Json::value_t::string:
+    append_json_string(out, j.get_ref<const std::string&>());
+    return;
+  case Json::value_t::array: {
+    out += '[';
+    bool first = true;
+    for (const auto& e : j) {
+      if (!first) out += ',';
+      first = false;
+      append_json(out, e);
+    }
+    out += ']';
+    return;
+  }
+  case Json::value_t::object: {
+    out += '{';
+    bool first = true;
+    for (const auto& [k, v] : j.items()) {
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, k);
+      out += ':';
+      append_json(out, v);
+    }
+    out += '}';
+    return;
+  }
+  default:
+    break;
+  }
+  out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 
 std::string dump_json(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);

@@ -9,6 +9,7 @@
 
 #include "sio/common/file_io.hpp"
 #include "sio/common/session_json.hpp"
+#include "sio/replayer/template.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -935,6 +936,34 @@ private:
     s.http = std::move(h);
   }
 
+  /// Writes `v` as JSON into the pieces, starting a new piece after each templated string.
+  static void cut_at_templates(const Json& v, std::vector<Step::Piece>& pieces) {
+    if (v.is_string() && has_template(v.get_ref<const std::string&>())) {
+      pieces.back().hole = v.get<std::string>();
+      pieces.emplace_back();
+    } else if (v.is_array()) {
+      pieces.back().literal += '[';
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i > 0) pieces.back().literal += ',';
+        cut_at_templates(v[i], pieces);
+      }
+      pieces.back().literal += ']';
+    } else if (v.is_object()) {
+      pieces.back().literal += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.items()) {
+        if (!first) pieces.back().literal += ',';
+        first = false;
+        append_json_string(pieces.back().literal, k);
+        pieces.back().literal += ':';
+        cut_at_templates(e, pieces);
+      }
+      pieces.back().literal += '}';
+    } else {
+      append_json(pieces.back().literal, v);
+    }
+  }
+
   void load_emit(Step& s, const YNode& step, const YNode& emit, const std::string& path) {
     const std::string ep = path + ".emit";
     if (emit.is_seq()) {
@@ -969,9 +998,15 @@ private:
       for (const auto& a : s.args) all.push_back(a);
       const std::string text = dump_json(all);
       // The same text sock::encode would write; "{{" also catches templates in keys (which are
-      // not rendered: a harmless miss of the fast path).
-      if (text.find("{{") == std::string::npos && text.find("\"_binary_b64\"") == std::string::npos)
-        s.constant_args = text;
+      // not rendered: a harmless miss of the fast paths).
+      if (text.find("\"_binary_b64\"") == std::string::npos) {
+        if (text.find("{{") == std::string::npos) {
+          s.constant_args = text;
+        } else {
+          s.arg_pieces.emplace_back();
+          cut_at_templates(all, s.arg_pieces);
+        }
+      }
     }
     if (const YNode* ack = step.get("acknowledge"))
       s.acknowledge = load_expect(*ack, path + ".acknowledge", false);

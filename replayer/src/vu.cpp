@@ -425,6 +425,10 @@ private:
   }
   /// Inbound fast paths (no JSON tree): an ack nobody needs the arguments of, and an event only
   /// counted. False: decode the packet fully.
+  /// The text of an EVENT packet with `step`'s arguments (pre-encoded or cut at templates) into
+  /// `payload`; false when it needs the general path (a template gave an object or array).
+  bool build_event_payload(const Step& step, const std::string& nsp,
+                           const std::uint64_t* ack_id, std::string& payload);
   bool fast_ack(std::string_view sio);
   bool fast_event(std::string_view sio);
   void append_frame(const eio::Packet& p, Clock::time_point due);
@@ -1093,6 +1097,34 @@ void User<Tls>::expect_done(const Waiter& w, const Expect& e, const char* what, 
       throw UserError("capture_failed", std::string(what) + ": " + st.error().context);
 }
 
+template <bool Tls>
+bool User<Tls>::build_event_payload(const Step& step, const std::string& nsp,
+                                    const std::uint64_t* ack_id, std::string& payload) {
+  payload.assign("42");
+  if (nsp != "/") {
+    payload += nsp;
+    payload += ',';
+  }
+  if (ack_id != nullptr) {
+    char digits[24];
+    const auto r = std::to_chars(digits, digits + sizeof digits, *ack_id);
+    payload.append(digits, r.ptr);
+  }
+  if (!step.constant_args.empty()) {
+    payload += step.constant_args;
+    return true;
+  }
+  const TemplateContext ctx{&vars_, env_.rng};
+  for (const auto& piece : step.arg_pieces) {
+    payload += piece.literal;
+    if (piece.hole.empty()) continue;
+    const Json v = render_string(piece.hole, ctx);
+    if (v.is_structured()) return false; // may hold binary: the general path
+    append_json(payload, v);
+  }
+  return true;
+}
+
 template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
   const std::string nsp = namespace_of(step);
   if (!namespaces_[nsp].connected) co_await connect_namespace(nsp);
@@ -1125,22 +1157,15 @@ template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
   }
   // Latencies start when the emit was due, not when it went out.
   const auto due = std::min(due_, Clock::now());
-  if (!step.constant_args.empty() && on_websocket_ && out_.empty()) {
-    // Constant arguments on the websocket: the frame is built straight into the user's
-    // output buffer ("4" + "2" + [nsp ","] + [ack id] + the JSON text), no allocation.
-    thread_local std::string payload;
-    payload.assign("42");
-    if (nsp != "/") {
-      payload += nsp;
-      payload += ',';
-    }
-    if (ack) {
-      char digits[24];
-      const auto r = std::to_chars(digits, digits + sizeof digits, ack_id);
-      payload.append(digits, r.ptr);
-    }
-    payload += step.constant_args;
+  // On the websocket, constant or simply templated arguments: the frame is built straight
+  // into the user's output buffer ("4" + "2" + [nsp ","] + [ack id] + the JSON text).
+  thread_local std::string payload;
+  const bool direct = on_websocket_ && out_.empty() &&
+                      (!step.constant_args.empty() || !step.arg_pieces.empty()) &&
+                      build_event_payload(step, nsp, ack ? &ack_id : nullptr, payload);
+  if (direct) {
     WsStream::append_frame(false, payload, (*env_.rng)(), ws_out_);
+    if (payload.capacity() > 65536) std::string().swap(payload); // one big message: give it back
     ws_out_dues_.push_back(due);
     if (!writer_running_ && !dead_) {
       // Written from here (no writer coroutine to start): until nothing is left, as the writer

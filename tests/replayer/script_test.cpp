@@ -1171,3 +1171,39 @@ scenarios:
 }
 
 } // namespace
+
+TEST_F(ScriptTest, EmitArgumentsArePreEncodedOrCutAtTemplates) {
+  const Script s = ok(R"(config:
+  target: "http://127.0.0.1:9"
+  phases: [{duration: 1, arrivalCount: 1}]
+scenarios:
+  - engine: socketio
+    flow:
+      - emit: ["tick", {"n": 1, "t": "a\"b"}]
+      - emit: ["tick", {"n": "{{ $loopCount }}", "s": "x {{ id }} y"}, [true, null]]
+      - emit: ["up", {"data": {"_binary_b64": "AAE="}}]
+      - emit: ["{{ name }}"]
+)");
+  ASSERT_EQ(s.scenarios.size(), 1u);
+  const auto& f = s.scenarios[0].flow;
+  ASSERT_EQ(f.size(), 4u);
+  // Constant: exactly what the general path's JSON dump writes.
+  EXPECT_EQ(f[0].constant_args, R"(["tick",{"n":1,"t":"a\"b"}])");
+  EXPECT_TRUE(f[0].arg_pieces.empty());
+  // Templated strings become holes; everything else is literal JSON text.
+  EXPECT_TRUE(f[1].constant_args.empty());
+  ASSERT_EQ(f[1].arg_pieces.size(), 3u);
+  EXPECT_EQ(f[1].arg_pieces[0].literal, R"(["tick",{"n":)");
+  EXPECT_EQ(f[1].arg_pieces[0].hole, "{{ $loopCount }}");
+  EXPECT_EQ(f[1].arg_pieces[1].literal, R"(,"s":)");
+  EXPECT_EQ(f[1].arg_pieces[1].hole, "x {{ id }} y");
+  EXPECT_EQ(f[1].arg_pieces[2].literal, R"(},[true,null]])");
+  EXPECT_TRUE(f[1].arg_pieces[2].hole.empty());
+  // Binary: the general path (attachments).
+  EXPECT_TRUE(f[2].constant_args.empty());
+  EXPECT_TRUE(f[2].arg_pieces.empty());
+  // A templated event name is a hole too.
+  ASSERT_EQ(f[3].arg_pieces.size(), 2u);
+  EXPECT_EQ(f[3].arg_pieces[0].literal, "[");
+  EXPECT_EQ(f[3].arg_pieces[1].literal, "]");
+}

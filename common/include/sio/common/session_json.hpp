@@ -31,6 +31,12 @@ std::string recording_text(const Recording& rec);
 /// Serialises a JSON value compactly, as JSON.stringify would (UTF-8 kept, never throws).
 std::string dump_json(const Json& j);
 
+/// Appends `j` to `out` as compact JSON, byte for byte what dump_json(j) writes, without a new
+/// string per value for the common cases (short strings, integers).
+void append_json(std::string& out, const Json& j);
+/// Appends `s` as a JSON string, as dump_json writes it.
+void append_json_string(std::string& out, std::string_view s);
+
 /// Reads a session back from its JSON object. Errors name the field.
 Result<Session> session_from_json(const Json& j);
 

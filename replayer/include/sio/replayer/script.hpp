@@ -73,6 +73,14 @@ struct Step {
   /// The JSON text of [channel, args...] when nothing in them is templated or binary: sent as
   /// it is, without rendering per user (empty otherwise).
   std::string constant_args;
+  /// Otherwise, when the templates are only in string values and nothing is binary: the JSON
+  /// text of [channel, args...] cut at the templated strings, each piece's literal text then
+  /// its template (empty in the last piece). Rendered per user without a JSON tree.
+  struct Piece {
+    std::string literal;
+    std::string hole; ///< a string value holding a template
+  };
+  std::vector<Piece> arg_pieces;
   std::optional<Expect> acknowledge; ///< wants an ack
   std::optional<Expect> response;    ///< waits for a server event (also `waitFor`'s expectation)
   /// `timeout` beside a step (extension): overrides config.timeout for its ack, response,
