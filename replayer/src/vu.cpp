@@ -429,6 +429,10 @@ private:
   /// `payload`; false when it needs the general path (a template gave an object or array).
   bool build_event_payload(const Step& step, const std::string& nsp,
                            const std::uint64_t* ack_id, std::string& payload);
+  /// Appends the EVENT's frame to ws_out_ when the user is on the websocket with nothing
+  /// queued before it and the step's arguments allow it; false: use the general path.
+  bool append_event_frame(const Step& step, const std::string& nsp, const std::uint64_t* ack_id,
+                          Clock::time_point due);
   bool fast_ack(std::string_view sio);
   bool fast_event(std::string_view sio);
   void append_frame(const eio::Packet& p, Clock::time_point due);
@@ -1097,6 +1101,21 @@ void User<Tls>::expect_done(const Waiter& w, const Expect& e, const char* what, 
       throw UserError("capture_failed", std::string(what) + ": " + st.error().context);
 }
 
+// Not in a coroutine: g++ 12 at -O3 mishandles a thread_local declared in a coroutine body (the
+// buffer then only grows).
+template <bool Tls>
+bool User<Tls>::append_event_frame(const Step& step, const std::string& nsp,
+                                   const std::uint64_t* ack_id, Clock::time_point due) {
+  if (!on_websocket_ || !out_.empty() || (step.constant_args.empty() && step.arg_pieces.empty()))
+    return false;
+  thread_local std::string payload; // one per worker thread, built and framed at once
+  if (!build_event_payload(step, nsp, ack_id, payload)) return false;
+  WsStream::append_frame(false, payload, (*env_.rng)(), ws_out_);
+  if (payload.capacity() > 65536) std::string().swap(payload); // one big message: give it back
+  ws_out_dues_.push_back(due);
+  return true;
+}
+
 template <bool Tls>
 bool User<Tls>::build_event_payload(const Step& step, const std::string& nsp,
                                     const std::uint64_t* ack_id, std::string& payload) {
@@ -1158,15 +1177,8 @@ template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
   // Latencies start when the emit was due, not when it went out.
   const auto due = std::min(due_, Clock::now());
   // On the websocket, constant or simply templated arguments: the frame is built straight
-  // into the user's output buffer ("4" + "2" + [nsp ","] + [ack id] + the JSON text).
-  thread_local std::string payload;
-  const bool direct = on_websocket_ && out_.empty() &&
-                      (!step.constant_args.empty() || !step.arg_pieces.empty()) &&
-                      build_event_payload(step, nsp, ack ? &ack_id : nullptr, payload);
-  if (direct) {
-    WsStream::append_frame(false, payload, (*env_.rng)(), ws_out_);
-    if (payload.capacity() > 65536) std::string().swap(payload); // one big message: give it back
-    ws_out_dues_.push_back(due);
+  // into the user's output buffer.
+  if (append_event_frame(step, nsp, ack ? &ack_id : nullptr, due)) {
     if (!writer_running_ && !dead_) {
       // Written from here (no writer coroutine to start): until nothing is left, as the writer
       // would; frames other coroutines add meanwhile go in the same loop.
