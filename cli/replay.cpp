@@ -82,10 +82,14 @@ Result<replayer::Script> load_recorded(const Recording& rec, const std::string& 
 const char* ordinal_suffix(unsigned n) {
   if (n % 100 >= 11 && n % 100 <= 13) return "th";
   switch (n % 10) {
-  case 1: return "st";
-  case 2: return "nd";
-  case 3: return "rd";
-  default: return "th";
+  case 1:
+    return "st";
+  case 2:
+    return "nd";
+  case 3:
+    return "rd";
+  default:
+    return "th";
   }
 }
 
@@ -176,10 +180,9 @@ int run_replay(ReplayArgs& a) {
   // Each connected user holds a descriptor or two: take all the kernel allows this process.
   const std::uint64_t open_files = replayer::raise_open_files_limit();
   if (!a.quiet) {
-    std::fprintf(stderr,
-                 "sioreplay replay: open files limit %llu%s (one or two per connected user)\n",
-                 static_cast<unsigned long long>(open_files),
-                 a.processes > 1 ? " per process" : "");
+    std::fprintf(
+        stderr, "sioreplay replay: open files limit %llu%s (one or two per connected user)\n",
+        static_cast<unsigned long long>(open_files), a.processes > 1 ? " per process" : "");
     if (a.engine.shard_count > 1)
       std::fprintf(stderr, "sioreplay replay: shard %u/%u: every %u%s arrival from the %u%s\n",
                    a.engine.shard_index, a.engine.shard_count, a.engine.shard_count,

@@ -217,7 +217,6 @@ void append_json(std::string& out, const Json& j) {
   out += j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-
 std::string dump_json(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }

@@ -103,9 +103,17 @@ std::uint64_t raise_open_files_limit() {
   return static_cast<std::uint64_t>(rl.rlim_cur);
 }
 
+Status check_shard(const EngineOptions& opt) {
+  if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
+    return fail(errc::usage, "shard " + std::to_string(opt.shard_index) + "/" +
+                                 std::to_string(opt.shard_count) + ": expected I/N with I < N");
+  return ok_status();
+}
+
 Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text) {
-  const auto bad = fail(errc::usage, "--shard \"" + std::string(text) +
-                                         "\": expected I/N with 0 <= I < N <= 100000 (I counts from 0)");
+  const auto bad =
+      fail(errc::usage, "--shard \"" + std::string(text) +
+                            "\": expected I/N with 0 <= I < N <= 100000 (I counts from 0)");
   const auto slash = text.find('/');
   if (slash == std::string_view::npos) return bad;
   unsigned i = 0, n = 0;
@@ -177,9 +185,7 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
       return fail(errc::usage, "schedule entry " + std::to_string(i) +
                                    ": scenario out of range, negative or unsorted time");
   }
-  if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
-    return fail(errc::usage, "shard " + std::to_string(opt.shard_index) + "/" +
-                                 std::to_string(opt.shard_count) + ": expected I/N with I < N");
+  if (auto st = check_shard(opt); !st) return fail(st.error());
   detail::Target target;
   target.host = url->host;
   target.port = std::to_string(url->port);
@@ -297,14 +303,13 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   // Scenario choice by weight; payload rows in sequence or at random.
   double weight_sum = 0;
   for (const auto& s : script.scenarios) weight_sum += std::max(0.0, s.weight);
-  std::vector<std::size_t> payload_next(script.payloads.size(), 0);
   const bool sharded = opt.shard_count > 1;
   const auto mine = [&](std::uint64_t k) { return k % opt.shard_count == opt.shard_index; };
   std::uint64_t arrival_no = 0; // over all phases, all shards
   std::uint64_t created = 0;
-  // The user's variables: one pick of each list, one payload row (`row`, or the next/a random
-  // one), a uuid, the target.
-  const auto make_vars = [&](std::optional<std::size_t> row) {
+  // The user's variables: one pick of each list, one payload row (`row`, else row `seq` of a
+  // sequential payload or a random one), a uuid, the target.
+  const auto make_vars = [&](std::optional<std::size_t> row, std::uint64_t seq) {
     Json vars = Json::object();
     for (const auto& [k, v] : script.variables.items())
       vars[k] = v.is_array() && !v.empty() ? v[rng() % v.size()] : v;
@@ -323,7 +328,7 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
         continue;
       }
       const auto& r = row           ? pl.rows[*row % pl.rows.size()]
-                      : pl.sequence ? pl.rows[payload_next[pi]++ % pl.rows.size()]
+                      : pl.sequence ? pl.rows[seq % pl.rows.size()]
                                     : pl.rows[rng() % pl.rows.size()];
       for (std::size_t c = 0; c < pl.fields.size() && c < r.size(); ++c)
         vars[pl.fields[c]] = cell(r[c], pl.cast);
@@ -353,7 +358,7 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     if (!mine(arrival_no++)) continue;
     const auto at = at_offset(a.at_s);
     if (!wait_until(at)) break;
-    spawn(at, &script.scenarios[a.scenario], make_vars(a.payload_row));
+    spawn(at, &script.scenarios[a.scenario], make_vars(a.payload_row, 0));
   }
   // Otherwise the phases.
   double phase_start = 0;
@@ -376,9 +381,9 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
         ++skipped;
         continue;
       }
-      // Sharded, a sequential payload gives arrival k its row k, as one unsharded run would.
-      if (sharded) std::fill(payload_next.begin(), payload_next.end(), static_cast<std::size_t>(k));
-      Json vars = make_vars(std::nullopt);
+      // A sequential payload: the next row; sharded, arrival k takes row k, as one unsharded
+      // run would give it.
+      Json vars = make_vars(std::nullopt, sharded ? k : created);
       double pick = std::uniform_real_distribution<double>(0, weight_sum)(rng);
       const Scenario* sc = &script.scenarios.back();
       for (const auto& sn : script.scenarios) {
@@ -421,8 +426,7 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     }
   }
   if (skipped > 0) result.metrics.count("vusers.skipped", skipped.load());
-  if (cut_off > 0)
-    result.metrics.count("vusers.interrupted", static_cast<std::uint64_t>(cut_off));
+  if (cut_off > 0) result.metrics.count("vusers.interrupted", static_cast<std::uint64_t>(cut_off));
   result.elapsed_s = elapsed();
   result.users_created = created;
   return result;

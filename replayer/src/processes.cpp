@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <fcntl.h>
 #include <cstring>
+#include <fcntl.h>
 #include <poll.h>
 #include <string>
 #include <sys/prctl.h>
@@ -60,9 +60,8 @@ Result<Period> period_from_lossless(const Json& j) {
   std::signal(SIGPIPE, SIG_IGN);
   o.progress = [fd](const Period& last, const Period& total, double elapsed) {
     Json msg = Json::object();
-    msg["progress"] = {{"last", period_lossless(last)},
-                       {"total", period_lossless(total)},
-                       {"elapsed_s", elapsed}};
+    msg["progress"] = {
+        {"last", period_lossless(last)}, {"total", period_lossless(total)}, {"elapsed_s", elapsed}};
     write_all(fd, dump_json(msg) + "\n");
   };
   auto r = run(script, o, &g_child_stop);
@@ -157,13 +156,11 @@ void merge_result(RunResult& into, const RunResult& other) {
   }
 }
 
-Result<RunResult> run_processes(const Script& script, const EngineOptions& opt,
-                                unsigned processes, const std::atomic<bool>* stop) {
+Result<RunResult> run_processes(const Script& script, const EngineOptions& opt, unsigned processes,
+                                const std::atomic<bool>* stop) {
   if (processes <= 1) return run(script, opt, stop);
   if (processes > 1024) return fail(errc::usage, "--processes: at most 1024");
-  if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
-    return fail(errc::usage, "shard " + std::to_string(opt.shard_index) + "/" +
-                                 std::to_string(opt.shard_count) + ": expected I/N with I < N");
+  if (auto st = check_shard(opt); !st) return fail(st.error());
   // All shards time their arrivals from one instant, a moment from now (set-up time).
   EngineOptions child_opt = opt;
   child_opt.start_at = opt.start_at ? *opt.start_at : Clock::now() + std::chrono::milliseconds(300);
@@ -180,8 +177,7 @@ Result<RunResult> run_processes(const Script& script, const EngineOptions& opt,
       if (c.pid > 0) {
         ::kill(c.pid, SIGKILL);
         int status = 0;
-        while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-        }
+        while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {}
         c.pid = -1;
       }
     }
@@ -217,9 +213,11 @@ Result<RunResult> run_processes(const Script& script, const EngineOptions& opt,
   std::size_t progress_shown = 0;
   std::vector<pollfd> polls;
   for (;;) {
-    // A stop, or a process that failed: the others close their users and report.
-    const bool one_failed = std::any_of(children.begin(), children.end(),
-                                        [](const Child& c) { return !c.error.empty(); });
+    // A stop, or a process that failed or ended without a result: the others close their
+    // users and report.
+    const bool one_failed = std::any_of(children.begin(), children.end(), [](const Child& c) {
+      return !c.error.empty() || (c.eof && !c.result);
+    });
     if (((stop != nullptr && stop->load()) || one_failed) && !stop_sent) {
       stop_sent = true;
       for (auto& c : children)
@@ -303,8 +301,7 @@ Result<RunResult> run_processes(const Script& script, const EngineOptions& opt,
     ::close(c.fd);
     c.fd = -1;
     int status = 0;
-    while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {}
     c.pid = -1;
     if (c.result) {
       merge_result(merged, *c.result);

@@ -423,18 +423,19 @@ private:
     if (it != ack_waiters_.end() - 1) *it = std::move(ack_waiters_.back());
     ack_waiters_.pop_back();
   }
-  /// Inbound fast paths (no JSON tree): an ack nobody needs the arguments of, and an event only
-  /// counted. False: decode the packet fully.
   /// The text of an EVENT packet with `step`'s arguments (pre-encoded or cut at templates) into
   /// `payload`; false when it needs the general path (a template gave an object or array).
-  bool build_event_payload(const Step& step, const std::string& nsp,
-                           const std::uint64_t* ack_id, std::string& payload);
+  bool build_event_payload(const Step& step, const std::string& nsp, const std::uint64_t* ack_id,
+                           std::string& payload);
   /// Appends the EVENT's frame to ws_out_ when the user is on the websocket with nothing
   /// queued before it and the step's arguments allow it; false: use the general path.
   bool append_event_frame(const Step& step, const std::string& nsp, const std::uint64_t* ack_id,
                           Clock::time_point due);
+  /// Inbound fast paths (no JSON tree): an ack nobody needs the arguments of, and an event only
+  /// counted. False: decode the packet fully.
   bool fast_ack(std::string_view sio);
   bool fast_event(std::string_view sio);
+  /// Appends the packet's frame to ws_out_ (and its due time, if an emit).
   void append_frame(const eio::Packet& p, Clock::time_point due);
   /// Starts writing ws_out_ (co_await the result; requires !ws_->writing()), recording the
   /// replayer.send_lag of the emits among its frames. Not a coroutine: no frame to allocate.
@@ -945,8 +946,7 @@ template <bool Tls> bool User<Tls>::fast_ack(std::string_view s) {
 
 template <bool Tls> bool User<Tls>::fast_event(std::string_view s) {
   // Only counted: nobody waits for events, keeps them, or tallies them per session.
-  if (!event_waiters_.empty() || scenario_.waits_for_pushes || env_.pushes != nullptr)
-    return false;
+  if (!event_waiters_.empty() || scenario_.waits_for_pushes || env_.pushes != nullptr) return false;
   if (!s.empty() && s[0] == '/') {
     const auto comma = s.find(',');
     if (comma == std::string_view::npos) return false;

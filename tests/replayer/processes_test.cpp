@@ -13,7 +13,8 @@ TEST(Shards, ParseShard) {
   EXPECT_EQ(s->first, 2u);
   EXPECT_EQ(s->second, 5u);
   EXPECT_TRUE(parse_shard("0/1"));
-  for (const char* bad : {"5/5", "1", "/3", "1/", "-1/3", "0/0", "a/b", "1/3x", "1 /3", "0/100001"}) {
+  for (const char* bad :
+       {"5/5", "1", "/3", "1/", "-1/3", "0/0", "a/b", "1/3x", "1 /3", "0/100001"}) {
     const auto r = parse_shard(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_TRUE(r.error().is(errc::usage)) << bad;

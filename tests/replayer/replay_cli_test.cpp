@@ -173,8 +173,7 @@ TEST_F(ReplayCli, BadShardsAndProcessesAreUsageErrors) {
                           "--shard 1/3x", "--processes 0", "--processes 5000"}) {
     const CliRun r = run("replay " + at("s.yml") + " " + bad + " -q");
     EXPECT_EQ(r.code, 2) << bad << ": " << r.err;
-    EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))),
-              std::string::npos)
+    EXPECT_NE(r.err.find(std::string(bad).substr(0, std::string(bad).find(' '))), std::string::npos)
         << bad << ": " << r.err;
   }
 }

@@ -78,6 +78,9 @@ Result<std::vector<std::string>> parse_source_addresses(std::string_view text);
 /// force afterwards. Each connected user holds one or two descriptors.
 std::uint64_t raise_open_files_limit();
 
+/// Usage error unless options.shard_index < options.shard_count.
+Status check_shard(const EngineOptions& options);
+
 /// Parses "I/N" (--shard): 0 <= I < N <= 100000.
 Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text);
 

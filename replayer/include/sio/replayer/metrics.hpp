@@ -18,7 +18,7 @@ struct Period {
   /// By name; std::less<> so that a name is looked up without building a std::string.
   std::map<std::string, std::uint64_t, std::less<>> counters;
   std::map<std::string, Histogram, std::less<>> histograms; ///< values in microseconds
-  std::int64_t first_ms = 0, last_ms = 0;      ///< first/last metric time, epoch ms
+  std::int64_t first_ms = 0, last_ms = 0;                   ///< first/last metric time, epoch ms
 
   void merge(const Period& other);
 };

@@ -28,7 +28,7 @@ void merge_result(RunResult& into, const RunResult& other);
 /// passed to the children as SIGTERM; they ignore SIGINT (the parent decides) and die with the
 /// parent. Must be called before this process starts threads (it forks). processes == 1 is
 /// run() itself.
-Result<RunResult> run_processes(const Script& script, const EngineOptions& opt,
-                                unsigned processes, const std::atomic<bool>* stop = nullptr);
+Result<RunResult> run_processes(const Script& script, const EngineOptions& opt, unsigned processes,
+                                const std::atomic<bool>* stop = nullptr);
 
 } // namespace sio::replayer

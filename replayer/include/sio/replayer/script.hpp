@@ -67,9 +67,9 @@ struct Step {
   int line = 0; ///< 1-based line in the YAML, for messages
 
   // emit: `emit: {channel, data}` or `emit: [channel, args...]`; `namespace` beside it.
-  Json channel;                      ///< string (may hold a template)
-  Json args = Json::array();         ///< arguments (templates rendered per user)
-  std::string nsp;                   ///< `namespace` ("" = default "/"; may hold a template)
+  Json channel;              ///< string (may hold a template)
+  Json args = Json::array(); ///< arguments (templates rendered per user)
+  std::string nsp;           ///< `namespace` ("" = default "/"; may hold a template)
   /// The JSON text of [channel, args...] when nothing in them is templated or binary: sent as
   /// it is, without rendering per user (empty otherwise).
   std::string constant_args;
