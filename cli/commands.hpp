@@ -24,6 +24,10 @@ void add_report(CLI::App& app, int& exit_code);
 /// recorded in memory.
 Result<Recording> load_recording_input(const std::string& path);
 
+/// Batch work (record, convert) allocates and frees at a high rate: keeps freed memory a few
+/// seconds before returning it to the system (no-op without mimalloc).
+void tune_allocator_for_batch();
+
 /// True when `path` starts like a recording, a HAR or a capture rather than a YAML scenario.
 bool is_recording_input(const std::string& path);
 

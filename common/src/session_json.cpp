@@ -1,6 +1,8 @@
 #include "sio/common/session_json.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace sio {
 namespace {
@@ -145,8 +147,22 @@ std::string string_or_empty(const Json& j, const char* key) {
 
 /// True when `s` can be written between quotes as it is: printable ASCII without '"' or '\\'.
 static bool plain_json_string(std::string_view s) {
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
+  // Eight bytes at a time: a byte needs escaping (or is not ASCII) when it is < 0x20, >= 0x7F,
+  // '"' or '\\'. Long strings (binary attachments in base64) made the byte loop a hot spot.
+  constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+  const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    const std::uint64_t special = (w - ones * 0x20) |          // < 0x20 (borrow sets bit 7)
+                                  (w + ones * 0x01) |          // >= 0x7F (bit 7 after +1)
+                                  has_zero(w ^ (ones * '"')) | // '"'
+                                  has_zero(w ^ (ones * '\\')); // '\\'
+    if ((special | w) & highs) break; // something to look at byte by byte (w & highs: >= 0x80)
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') return false;
   }
   return true;

@@ -1,6 +1,7 @@
 #include "sio/common/socketio.hpp"
 
 #include "sio/common/base64.hpp"
+#include "sio/common/json_fast.hpp"
 
 #include <algorithm>
 #include <array>
@@ -53,6 +54,8 @@ std::optional<std::size_t> find_too_deep(std::string_view text, std::size_t max_
 
 /// Parses JSON text starting at byte `base` of the packet; never throws.
 Result<json> parse_json(std::string_view text, std::size_t base, const Limits& limits) {
+  // The common case in one pass; anything else (errors included) goes through nlohmann.
+  if (json fast; parse_json_fast(text, fast, limits.max_json_depth)) return fast;
   if (const auto at = find_too_deep(text, limits.max_json_depth))
     return fail(errc::limit_exceeded, "JSON nested deeper than max_json_depth", base + *at);
   try {

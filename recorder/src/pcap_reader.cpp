@@ -15,18 +15,15 @@ namespace {
 using namespace sio::wire;
 using detail::Classified;
 
+class Conn;
+
 /// An exchange with the place it came from.
 struct PcapExchange : detail::Exchange {
-  const std::string* flow = nullptr; ///< "b1.pcap: flow 3 (127.0.0.1:50000 -> 127.0.0.1:4080)"
+  const Conn* conn = nullptr; ///< its connection (for diagnostics: Conn::flow())
   std::uint64_t req_packet = 0, resp_packet = 0;
 };
 
-std::string where_in_pcap(const detail::Exchange& x, std::string_view rest) {
-  const auto& e = static_cast<const PcapExchange&>(x);
-  const bool response = rest.rfind(".response", 0) == 0;
-  return *e.flow + (response ? " response" : " request") + " at packet " +
-         std::to_string(response ? e.resp_packet : e.req_packet);
-}
+std::string where_in_pcap(const detail::Exchange& x, std::string_view rest);
 
 const char* http_error_kind(HttpConnection::ErrorKind k) {
   switch (k) {
@@ -57,6 +54,10 @@ public:
   Conn(Reader& r, const ConnInfo& info);
   ~Conn() override;
 
+  /// "b1.pcap: flow 3 (127.0.0.1:50000 -> 127.0.0.1:4080)": names the connection in
+  /// diagnostics. Most connections never need it, so it is formatted on first use.
+  const std::string& flow() const;
+
   // TcpHandler
   void on_data(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset,
                std::int64_t ts_ns, std::uint64_t packet) override;
@@ -64,7 +65,7 @@ public:
   void on_close(CloseReason reason, std::int64_t ts_ns) override;
   // HttpConnection::Handler
   void on_request(const HttpRequest& req) override;
-  void on_response(const HttpRequest* req, const HttpResponse& resp) override;
+  void on_response(HttpRequest* req, HttpResponse& resp) override;
   void on_upgrade(const HttpRequest* req, const HttpResponse& resp) override;
   void on_raw(Side side, std::span<const std::uint8_t> bytes, std::uint64_t offset,
               std::int64_t ts_ns, std::uint64_t packet) override;
@@ -81,7 +82,8 @@ public:
 private:
   enum class Mode { undecided, http, tls, ignored };
 
-  PcapExchange exchange(const HttpRequest& req, const HttpResponse& resp) const;
+  /// The exchange of `req` and `resp`, their headers and bodies moved into it.
+  PcapExchange exchange(HttpRequest& req, HttpResponse& resp) const;
   void bind(SessionDraft& d);
   void saw_http_message();
   void deliver(SessionDraft& d, Side sender, const WsMessage& m);
@@ -91,7 +93,7 @@ private:
   Reader& r_;
   ConnInfo info_;
   std::string client_, server_; ///< "ip:port" of each end, formatted once
-  std::string flow_;            ///< "file: flow N (client -> server)"
+  mutable std::string flow_;    ///< flow()'s text, made on first use
   Mode mode_ = Mode::undecided;
   std::unique_ptr<TlsConnection> tls_;
   HttpConnection http_;
@@ -140,14 +142,26 @@ public:
 
 Conn::Conn(Reader& r, const ConnInfo& info)
     : r_(r), info_(info), client_(info.client.to_string()), server_(info.server.to_string()),
-      flow_(r.src_.name() + ": flow " + std::to_string(info.id) + " (" + client_ + " -> " +
-            server_ + ")"),
       http_(*this) {}
+
+std::string where_in_pcap(const detail::Exchange& x, std::string_view rest) {
+  const auto& e = static_cast<const PcapExchange&>(x);
+  const bool response = rest.rfind(".response", 0) == 0;
+  return e.conn->flow() + (response ? " response" : " request") + " at packet " +
+         std::to_string(response ? e.resp_packet : e.req_packet);
+}
+
+const std::string& Conn::flow() const {
+  if (flow_.empty())
+    flow_ = r_.src_.name() + ": flow " + std::to_string(info_.id) + " (" + client_ + " -> " +
+            server_ + ")";
+  return flow_;
+}
 
 Conn::~Conn() = default;
 
 std::string Conn::place(Side side, std::uint64_t offset) const {
-  return flow_ + " " + to_string(side) + " byte " + std::to_string(offset);
+  return flow() + " " + to_string(side) + " byte " + std::to_string(offset);
 }
 
 void Conn::diagnose(std::string kind, std::string where, std::string what) {
@@ -189,7 +203,7 @@ void Conn::on_data(Side side, std::span<const std::uint8_t> bytes, std::uint64_t
 void Conn::on_gap(Side side, std::uint64_t offset, std::uint64_t length, std::int64_t ts_ns) {
   ++r_.stats_.gaps;
   r_.stats_.gap_bytes += length;
-  r_.builder_.diagnose("tcp_gap", flow_,
+  r_.builder_.diagnose("tcp_gap", flow(),
                        std::to_string(length) + " byte(s) of the " + to_string(side) +
                            " stream missing at offset " + std::to_string(offset) +
                            " (packets lost or cut by the snap length)");
@@ -206,7 +220,7 @@ void Conn::on_close(CloseReason, std::int64_t ts_ns) {
   for (auto& ws : ws_)
     if (ws) ws->close(*this);
   if (!draft_ && ws_exchange_ && !ws_ignored_)
-    r_.builder_.diagnose("no_sid", flow_ + " websocket",
+    r_.builder_.diagnose("no_sid", flow() + " websocket",
                          "websocket with no sid in its URL and no Engine.IO open packet from the "
                          "server: " +
                              std::to_string(pending_.size()) + " client message(s) skipped");
@@ -223,13 +237,13 @@ void Conn::on_close(CloseReason, std::int64_t ts_ns) {
               : st == TlsConnection::State::unsupported ? ": not decrypted: " + tls_->detail()
               : st == TlsConnection::State::failed      ? ": decryption failed: " + tls_->detail()
                                                         : ": handshake not complete in the capture";
-      r_.stats_.encrypted.push_back(flow_.substr(r_.src_.name().size() + 2) + " " + what);
-      r_.builder_.diagnose("tls_encrypted", flow_, what);
+      r_.stats_.encrypted.push_back(flow().substr(r_.src_.name().size() + 2) + " " + what);
+      r_.builder_.diagnose("tls_encrypted", flow(), what);
     }
     if (tls_->alpn() == "h2") {
       ++r_.stats_.http2_connections;
       r_.builder_.diagnose(
-          "http2_not_supported", flow_,
+          "http2_not_supported", flow(),
           "HTTP/2 (ALPN h2): not decoded (Socket.IO over HTTP/2 is not supported)");
     }
   }
@@ -250,9 +264,9 @@ void Conn::on_request(const HttpRequest&) {
   saw_http_message();
 }
 
-PcapExchange Conn::exchange(const HttpRequest& req, const HttpResponse& resp) const {
+PcapExchange Conn::exchange(HttpRequest& req, HttpResponse& resp) const {
   PcapExchange x;
-  x.flow = &flow_;
+  x.conn = this;
   x.req_packet = req.first_packet;
   x.resp_packet = resp.first_packet;
   x.started_us = req.ts_ns / 1000;
@@ -268,19 +282,21 @@ PcapExchange Conn::exchange(const HttpRequest& req, const HttpResponse& resp) co
     x.url = req.target; // absolute form (a request to a proxy)
   else
     x.url = scheme + "://" + (host ? *host : server_) + req.target;
-  for (const auto& h : req.headers) x.req_headers.push_back({h.name, h.value});
   x.has_post = !req.body.empty() || req.method == "POST";
-  x.post_text = req.body;
+  x.post_text = std::move(req.body);
   if (const auto* ct = find_header(req.headers, "content-type")) x.post_mime = *ct;
+  x.req_headers.reserve(req.headers.size());
+  for (auto& h : req.headers) x.req_headers.push_back({std::move(h.name), std::move(h.value)});
   x.status = resp.status;
-  for (const auto& h : resp.headers) x.resp_headers.push_back({h.name, h.value});
   x.has_content_text = true;
-  x.content_text = resp.body;
+  x.content_text = std::move(resp.body);
   if (const auto* ct = find_header(resp.headers, "content-type")) x.content_mime = *ct;
+  x.resp_headers.reserve(resp.headers.size());
+  for (auto& h : resp.headers) x.resp_headers.push_back({std::move(h.name), std::move(h.value)});
   return x;
 }
 
-void Conn::on_response(const HttpRequest* req, const HttpResponse& resp) {
+void Conn::on_response(HttpRequest* req, HttpResponse& resp) {
   saw_http_message();
   ++r_.stats_.http_exchanges;
   if (http_messages_ == 2) ++r_.stats_.http_connections;
@@ -306,7 +322,7 @@ void Conn::on_response(const HttpRequest* req, const HttpResponse& resp) {
       r_.traffic_.open_websocket(x, c, c.sid);
     else
       r_.builder_.diagnose("http_error", where_in_pcap(x, ".response"),
-                           "websocket handshake answered " + std::to_string(resp.status) +
+                           "websocket handshake answered " + std::to_string(x.status) +
                                " instead of 101");
     break;
   case Classified::Kind::skipped:
@@ -325,7 +341,9 @@ void Conn::on_upgrade(const HttpRequest* req, const HttpResponse& resp) {
                          "websocket is skipped");
     return;
   }
-  PcapExchange x = exchange(*req, resp);
+  HttpRequest req_copy = *req; // once per websocket: the copies keep resp for below
+  HttpResponse resp_copy = resp;
+  PcapExchange x = exchange(req_copy, resp_copy);
   r_.traffic_.set_leg(server_);
   const Classified c = r_.traffic_.classify(x, true);
   if (c.kind != Classified::Kind::websocket) {
@@ -345,7 +363,7 @@ void Conn::on_upgrade(const HttpRequest* req, const HttpResponse& resp) {
   eio_ = c.eio;
   ws_[0] = std::make_unique<WsStream>(Side::client, *deflate);
   ws_[1] = std::make_unique<WsStream>(Side::server, *deflate);
-  origin_ = r_.builder_.add_origin(flow_ + " websocket", /*indexed=*/false);
+  origin_ = r_.builder_.add_origin(flow() + " websocket", /*indexed=*/false);
   ws_class_ = c;
   ws_exchange_ = std::move(x);
   if (!c.sid.empty()) bind(r_.traffic_.open_websocket(*ws_exchange_, c, c.sid));
@@ -362,7 +380,7 @@ void Conn::on_error(Side side, HttpConnection::ErrorKind kind, std::uint64_t off
                     std::string what) {
   if (kind == HttpConnection::ErrorKind::http2) {
     ++r_.stats_.http2_connections;
-    r_.builder_.diagnose("http2_not_supported", flow_,
+    r_.builder_.diagnose("http2_not_supported", flow(),
                          "HTTP/2 connection: not decoded (Socket.IO over HTTP/2 is not supported)");
     return;
   }
@@ -383,7 +401,7 @@ void Conn::on_plaintext(Side side, std::span<const std::uint8_t> bytes, std::uin
 }
 
 void Conn::on_error(Side side, std::string what) {
-  r_.builder_.diagnose("tls_error", flow_ + " " + to_string(side), std::move(what),
+  r_.builder_.diagnose("tls_error", flow() + " " + to_string(side), std::move(what),
                        draft_ ? draft_->meta.sid : std::string());
 }
 

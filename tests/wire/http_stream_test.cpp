@@ -63,7 +63,7 @@ public:
     requests.push_back(r);
     log.push_back("REQ " + describe(r) + " " + r.method + " " + r.target);
   }
-  void on_response(const HttpRequest* req, const HttpResponse& r) override {
+  void on_response(HttpRequest* req, HttpResponse& r) override {
     responses.push_back({req != nullptr, req ? *req : HttpRequest{}, r});
     log.push_back("RESP " + describe(r) + " " + std::to_string(r.status) + " " + r.reason + " to " +
                   (req ? req->method + " " + req->target : std::string("?")));

@@ -626,7 +626,7 @@ public:
   HttpConnection http{*this};
 
   void on_request(const HttpRequest&) override {}
-  void on_response(const HttpRequest*, const HttpResponse&) override {}
+  void on_response(HttpRequest*, HttpResponse&) override {}
   void on_upgrade(const HttpRequest*, const HttpResponse& resp) override {
     const std::string* ext = find_header(resp.headers, "Sec-WebSocket-Extensions");
     auto d = parse_ws_extensions(ext ? *ext : "");

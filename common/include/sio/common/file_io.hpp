@@ -68,6 +68,7 @@ private:
   std::string path_;
   std::string temp_path_;
   std::FILE* file_ = nullptr;
+  std::unique_ptr<char[]> buffer_; ///< stdio buffer of a file output (outlives file_)
   bool to_stdout_ = false;
   bool write_failed_ = false;
 };

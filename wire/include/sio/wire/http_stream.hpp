@@ -70,8 +70,8 @@ public:
     virtual void on_request(const HttpRequest& req) = 0;
     /// A complete response; `req` is the request it answers (nullptr when the request was not
     /// seen, e.g. lost in a gap or before the capture started). Interim 1xx responses other than
-    /// 101 are skipped.
-    virtual void on_response(const HttpRequest* req, const HttpResponse& resp) = 0;
+    /// 101 are skipped. Both are dropped after the call: the handler may move from them.
+    virtual void on_response(HttpRequest* req, HttpResponse& resp) = 0;
     /// `101 Switching Protocols`: every later byte of the connection goes to on_raw().
     virtual void on_upgrade(const HttpRequest* req, const HttpResponse& resp) = 0;
     /// Bytes after the upgrade, in stream order per side (`offset` = stream offset).
