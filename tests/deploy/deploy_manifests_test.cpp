@@ -82,7 +82,7 @@ std::string flag_value(const std::vector<std::string>& command, const std::strin
 /// The volume (from the pod spec) mounted at the longest mountPath that holds `path`.
 struct Mounted {
   std::string mount_path;
-  YAML::Node volume;
+  YAML::Node volume{YAML::NodeType::Undefined}; ///< undefined when no mount holds the path
 };
 Mounted volume_for(const YAML::Node& pod_spec, const YAML::Node& container,
                    const std::string& path) {
