@@ -5,11 +5,7 @@
 # Usage: completion_bash.sh path/to/sioreplay
 set -euo pipefail
 cli=$(realpath "$1")
-here=$(dirname "$0")
-source "$here/help_lists.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/common.sh"
 
 "$cli" completion bash -o "$work/sioreplay.bash"
 bash -n "$work/sioreplay.bash" || fail "the script does not parse"

@@ -7,9 +7,7 @@
 set -euo pipefail
 build=$(realpath "$1")
 version=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/common.sh"
 
 start=$(date +%s)
 (cd "$build" && cpack -G DEB -B "$work/out") >"$work/cpack.log" 2>&1 ||
@@ -42,7 +40,7 @@ got=$("$bin" --version)
 echo "ok: $got"
 # Every shared library the binary needs comes from a package in Depends.
 for soname in $(objdump -p "$bin" | awk '$1 == "NEEDED" { print $2 }'); do
-  owners=$(dpkg -S "/$soname" 2>/dev/null | cut -d: -f1 | tr ', ' '\n\n' | sort -u)
+  owners=$( (dpkg -S "*/$soname" 2>/dev/null || true) | cut -d: -f1 | tr ', ' '\n\n' | sort -u)
   [ -n "$owners" ] || fail "no installed package holds $soname"
   found=
   for o in $owners; do dep_names | grep -qx "$o" && found=$o; done

@@ -5,11 +5,7 @@
 # Usage: man_page.sh path/to/sioreplay
 set -euo pipefail
 cli=$(realpath "$1")
-here=$(dirname "$0")
-source "$here/help_lists.sh"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/common.sh"
 
 "$cli" man -o "$work/sioreplay.1"
 cmp -s <("$cli" man) "$work/sioreplay.1" || fail "stdout and -o differ"

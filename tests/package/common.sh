@@ -1,5 +1,12 @@
-# Sourced by the package tests: what `sioreplay --help` and `sioreplay CMD --help` list (CLI11's
-# own help formatter), to check the generated completion and man page against.
+# Sourced by the package tests (after `set -euo pipefail`): a scratch folder $work removed on
+# exit, fail(), and what `sioreplay --help` and `sioreplay CMD --help` list (CLI11's own help
+# formatter), to check the generated completion and man page against.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
 
 # help_subcommands CLI: the subcommand names of the root --help.
 help_subcommands() {
