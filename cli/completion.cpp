@@ -66,12 +66,10 @@ std::string bash_script(const std::vector<CommandDoc>& commands) {
     s += case_arm(commands[i].name, join_names(commands[i].options, false), commands[i].options);
   s += case_arm("*", root_words, root.options);
   s += R"(  esac
-  if [[ -n "$prev" && "$valued" == *" $prev "* ]]; then
-    COMPREPLY=($(compgen -f -- "$cur"))
-  elif [[ -z "$command" || "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$words" -- "$cur"))
+  if [[ -z "$command" || "$cur" == -* ]] && [[ "$valued" != *" $prev "* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
   else
-    COMPREPLY=($(compgen -f -- "$cur"))
+    mapfile -t COMPREPLY < <(compgen -f -- "$cur")
   fi
 }
 )";

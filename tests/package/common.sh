@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the package tests (after `set -euo pipefail`): a scratch folder $work removed on
 # exit, fail(), and what `sioreplay --help` and `sioreplay CMD --help` list (CLI11's own help
 # formatter), to check the generated completion and man page against.

@@ -5,6 +5,7 @@
 # Usage: completion_bash.sh path/to/sioreplay
 set -euo pipefail
 cli=$(realpath "$1")
+# shellcheck source=tests/package/common.sh
 source "$(dirname "$0")/common.sh"
 
 "$cli" completion bash -o "$work/sioreplay.bash"
@@ -44,6 +45,9 @@ touch "$work/scenario.yml" "$work/report-0.json"
 expect "sioreplay replay sc" "scenario.yml"
 expect "sioreplay replay scenario.yml -o rep" "report-0.json"
 expect "sioreplay report --merge rep" "report-0.json"
+touch "$work/my scenario.yml"
+[ "$(offers sioreplay replay my)" = "my scenario.yml" ] || fail "a file name with a space is split"
+echo "ok: 'sioreplay replay my' -> my scenario.yml (one candidate)"
 
 # Every subcommand and every option of every --help is offered.
 subs=$(help_subcommands "$cli")

@@ -7,6 +7,7 @@
 set -euo pipefail
 build=$(realpath "$1")
 version=$2
+# shellcheck source=tests/package/common.sh
 source "$(dirname "$0")/common.sh"
 
 start=$(date +%s)
@@ -27,7 +28,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 depends=$(field Depends)
 echo "Depends: $depends"
 # dep_names: the package names of Depends, one per line (versions and alternatives dropped).
-dep_names() { tr ',|' '\n\n' <<<"$depends" | sed -E 's/\(.*\)//; s/^ +//; s/ +$//' | grep -v '^$'; }
+dep_names() { tr ',|' '\n' <<<"$depends" | sed -E 's/\(.*\)//; s/^ +//; s/ +$//' | grep -v '^$'; }
 for pkg in libpcap0.8 libssl3 zlib1g libc6 libstdc++6; do
   dep_names | grep -qx "$pkg" || fail "Depends does not name $pkg"
 done
@@ -40,11 +41,11 @@ got=$("$bin" --version)
 echo "ok: $got"
 # Every shared library the binary needs comes from a package in Depends.
 for soname in $(objdump -p "$bin" | awk '$1 == "NEEDED" { print $2 }'); do
-  owners=$( (dpkg -S "*/$soname" 2>/dev/null || true) | cut -d: -f1 | tr ', ' '\n\n' | sort -u)
+  owners=$( (dpkg -S "*/$soname" 2>/dev/null || true) | cut -d: -f1 | tr ', ' '\n' | sort -u)
   [ -n "$owners" ] || fail "no installed package holds $soname"
   found=
   for o in $owners; do dep_names | grep -qx "$o" && found=$o; done
-  [ -n "$found" ] || fail "$soname (from $(echo $owners)) is not in Depends"
+  [ -n "$found" ] || fail "$soname (from $(tr '\n' ' ' <<<"$owners")) is not in Depends"
   echo "ok: $soname <- $found"
 done
 

@@ -5,6 +5,7 @@
 # Usage: man_page.sh path/to/sioreplay
 set -euo pipefail
 cli=$(realpath "$1")
+# shellcheck source=tests/package/common.sh
 source "$(dirname "$0")/common.sh"
 
 "$cli" man -o "$work/sioreplay.1"
