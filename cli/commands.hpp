@@ -19,6 +19,9 @@ void add_record(CLI::App& app, int& exit_code);
 void add_convert(CLI::App& app, int& exit_code);
 void add_replay(CLI::App& app, int& exit_code);
 void add_report(CLI::App& app, int& exit_code);
+/// `completion` and `man` describe every subcommand of `app` (read when they run).
+void add_completion(CLI::App& app, int& exit_code);
+void add_man(CLI::App& app, int& exit_code);
 
 /// A recording (rec.jsonl) read as it is, or anything `record` reads (HAR, pcap, pcapng)
 /// recorded in memory.

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   sio::cli::add_convert(app, exit_code);
   sio::cli::add_replay(app, exit_code);
   sio::cli::add_report(app, exit_code);
+  sio::cli::add_completion(app, exit_code);
+  sio::cli::add_man(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,7 @@ packages=(
   libmimalloc-dev                                    # allocator of the sioreplay binary
   libgtest-dev googletest                            # tests
   time openssl                                       # /usr/bin/time for the benchmarks; test certificates
+  dpkg-dev groff-base                                # cpack's Debian package (dpkg-shlibdeps); man page test
 )
 
 missing=()
