@@ -6,6 +6,7 @@
 #include "sio/common/session_json.hpp"
 #include "sio/converter/converter.hpp"
 #include "sio/replayer/engine.hpp"
+#include "sio/replayer/metrics_server.hpp"
 #include "sio/replayer/processes.hpp"
 #include "sio/replayer/recorded.hpp"
 #include "sio/replayer/report.hpp"
@@ -44,6 +45,8 @@ struct ReplayArgs {
   std::string source_addresses;
   unsigned processes = 1;
   std::string shard;
+  int metrics_port = -1; ///< -1: no metrics endpoint
+  std::string metrics_address = "127.0.0.1";
 };
 
 /// A recording, HAR or capture given instead of a scenario, replayed with its own timing: one
@@ -172,10 +175,30 @@ int run_replay(ReplayArgs& a) {
     }
     out.emplace(std::move(*o));
   }
-  if (!a.quiet)
-    a.engine.progress = [](const replayer::Period& last, const replayer::Period& total,
-                           double elapsed) {
-      std::fprintf(stderr, "%s\n", replayer::progress_line(last, total, elapsed).c_str());
+  std::unique_ptr<replayer::MetricsServer> metrics;
+  if (a.metrics_port >= 0) {
+    // --processes forks after this: the server's thread starts at the first period then.
+    auto m = replayer::MetricsServer::start(
+        a.metrics_address, static_cast<std::uint16_t>(a.metrics_port), a.processes > 1);
+    if (!m) {
+      std::fprintf(stderr, "sioreplay replay: error: %s\n", m.error().message().c_str());
+      return exit_failure;
+    }
+    metrics = std::move(*m);
+    if (!a.quiet)
+      std::fprintf(stderr, "sioreplay replay: metrics at http://%s:%u/metrics (every 10 s)\n",
+                   a.metrics_address.find(':') == std::string::npos
+                       ? a.metrics_address.c_str()
+                       : ("[" + a.metrics_address + "]").c_str(),
+                   static_cast<unsigned>(metrics->port()));
+  }
+  if (!a.quiet || metrics)
+    a.engine.progress = [quiet = a.quiet, m = metrics.get()](const replayer::Period& last,
+                                                             const replayer::Period& total,
+                                                             double elapsed) {
+      if (m) m->update(last, total, elapsed);
+      if (!quiet)
+        std::fprintf(stderr, "%s\n", replayer::progress_line(last, total, elapsed).c_str());
     };
   // Each connected user holds a descriptor or two: take all the kernel allows this process.
   const std::uint64_t open_files = replayer::raise_open_files_limit();
@@ -286,6 +309,13 @@ void add_replay(CLI::App& app, int& exit_code) {
                   "I/N: run shard I (from 0) of N: every Nth arrival (and payload row, and "
                   "1/N of maxVusers); merge the N reports with `sioreplay report --merge`");
   sub->add_option("-o,--output", a->output, "Write the report (Artillery's JSON shape) here");
+  sub->add_option("--metrics-port", a->metrics_port,
+                  "Serve live metrics for Prometheus at http://ADDRESS:PORT/metrics (updated "
+                  "every 10 s; 0: any free port)")
+      ->check(CLI::Range(0, 65535));
+  sub->add_option("--metrics-address", a->metrics_address,
+                  "Address the metrics endpoint listens on")
+      ->capture_default_str();
   sub->add_flag(
       "--no-cookie-jar", a->no_cookie_jar,
       "Diagnostics: users keep no cookies (shows what a sticky balancer does without them)");

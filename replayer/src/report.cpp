@@ -34,14 +34,6 @@ double us_to_ms(double us) {
   return std::round(us / 100.0) / 10.0;
 }
 
-/// The seconds a period's rates are computed over: its active span (first to last metric),
-/// at least 1 s; a period whose metrics all share one instant counts as a whole 10 s period.
-double rate_seconds(const Period& p) {
-  const std::int64_t span = p.last_ms - p.first_ms;
-  if (span <= 0) return static_cast<double>(period_length_ms) / 1000.0;
-  return static_cast<double>(std::max<std::int64_t>(span, 1000)) / 1000.0;
-}
-
 Json summary_json(const Histogram& h) {
   Json s = Json::object();
   s["min"] = us_to_ms(static_cast<double>(h.min()));
@@ -187,6 +179,12 @@ Result<Histogram> histogram_from_json(const Json& j, const std::string& where) {
 }
 
 } // namespace
+
+double rate_seconds(const Period& p) {
+  const std::int64_t span = p.last_ms - p.first_ms;
+  if (span <= 0) return static_cast<double>(period_length_ms) / 1000.0;
+  return static_cast<double>(std::max<std::int64_t>(span, 1000)) / 1000.0;
+}
 
 Json period_json(const Period& p) {
   Json j = Json::object();

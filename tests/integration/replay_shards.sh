@@ -4,7 +4,8 @@
 # logs and the reports:
 #   - `replay --processes 3`: 60 users whose payload rows (ids 1..60, sequential) each reach the
 #     servers exactly once, 0 failed, one merged report with 60 created and completed, and one
-#     merged live line at 10 s (not one per process);
+#     merged live line at 10 s (not one per process); its `--metrics-port` endpoint, scraped
+#     with a plain HTTP GET, parses as Prometheus text with the merged numbers of that period;
 #   - `replay --shard I/3` for I = 0, 1, 2 run side by side (straight to one replica, shard I from
 #     source address 127.0.0.(I+2)): shard I sends exactly the rows 3j+I+1 (arrival k takes row
 #     k+1 and goes to shard k mod 3), 20 users each, and
@@ -60,14 +61,43 @@ scenarios:
       - think: $2
 YAML
 }
-scenario long 8.5
+scenario long 12
 scenario short 1
 scenario stay 60
 
-echo "== --processes 3"
+echo "== --processes 3, scraped by Prometheus' way (GET /metrics) at the first period"
 clear_logs
 timeout 120 "$sioreplay" replay "$work/long.yml" --processes 3 -o "$work/procs.json" \
-  2>"$work/procs.err" || { cat "$work/procs.err"; exit 1; }
+  --metrics-port 0 2>"$work/procs.err" &
+replay_pid=$!
+# A plain HTTP client: waits for the endpoint's address on stderr, then GETs /metrics until
+# the first period's numbers are in (the server answers from then on with --processes).
+node - "$work/procs.err" "$work/metrics.txt" <<'JS' || echo "metrics scrape failed" >>"$work/metrics.txt"
+const fs = require("fs"), http = require("http");
+const [errFile, out] = [process.argv[2], process.argv[3]];
+const deadline = Date.now() + 20000;
+const get = (port) => new Promise((resolve, reject) => {
+  const req = http.get({ host: "127.0.0.1", port, path: "/metrics", timeout: 15000 }, (res) => {
+    let body = "";
+    res.on("data", (d) => (body += d));
+    res.on("end", () => resolve(`status ${res.statusCode} ${res.headers["content-type"]}\n${body}`));
+  });
+  req.on("timeout", () => req.destroy(new Error("timeout")));
+  req.on("error", reject);
+});
+(async () => {
+  while (Date.now() < deadline) {
+    const m = /metrics at http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(fs.readFileSync(errFile, "utf8"));
+    if (m) {
+      const text = await get(+m[1]).catch((e) => `error ${e.message}`);
+      if (/^sioreplay_vusers_created_total [1-9]/m.test(text)) { fs.writeFileSync(out, text); return; }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  process.exit(1);
+})();
+JS
+wait "$replay_pid" || { cat "$work/procs.err"; exit 1; }
 logs >"$work/procs-events.jsonl"
 
 echo "== --shard I/3 side by side"
@@ -130,6 +160,30 @@ check(procs["vusers.created"] === 60 && procs["vusers.completed"] === 60 && !pro
 const live = procsErr.split("\n").filter((l) => /^\[\s*\d+ s\] users: created/.test(l));
 check(live.length === 1 && /created 60 /.test(live[0]) && /3 processes, each with 1\/3/.test(procsErr),
   `--processes 3: one merged live line (${JSON.stringify(live)})`);
+// --metrics-port: the Prometheus text format, parsed: every sample line is NAME{labels} VALUE
+// under its own # TYPE; the numbers are the merged ones of the 10 s period (60 users in, each
+// staying 12 s after its acked emit).
+const scraped = read("metrics.txt");
+const [statusLine, ...lines] = scraped.split("\n");
+const samples = {}, types = {};
+let wellFormed = /^status 200 text\/plain; version=0\.0\.4/.test(statusLine);
+for (const l of lines.filter(Boolean)) {
+  let m;
+  if ((m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|summary)$/.exec(l))) types[m[1]] = m[2];
+  else if (/^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*/.test(l)) continue;
+  else if ((m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{quantile="[0-9.]+"\})? (-?[0-9.e+-]+)$/.exec(l))) {
+    const family = m[1].replace(/_(sum|count)$/, "");
+    if (!types[m[1]] && !types[family]) wellFormed = false;
+    samples[m[1] + (m[2] || "")] = +m[3];
+  } else wellFormed = false;
+}
+check(wellFormed && samples.sioreplay_vusers_created_total === 60 &&
+      samples.sioreplay_vusers_active === 60 && samples.sioreplay_socketio_emit_total === 60 &&
+      samples.sioreplay_socketio_ack_time_seconds_count === 60 &&
+      samples['sioreplay_socketio_ack_time_seconds{quantile="0.99"}'] > 0 &&
+      samples.sioreplay_elapsed_seconds >= 10 && types.sioreplay_socketio_ack_time_seconds === "summary",
+  `--metrics-port: /metrics parses as Prometheus text, 60 created / 60 active / 60 emits / 60 acks ` +
+  `merged from 3 processes (${JSON.stringify(samples)})`);
 
 // --shard I/3 and report --merge
 const shards = [0, 1, 2].map((i) => JSON.parse(read(`shard-${i}.json`)));
