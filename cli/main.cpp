@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"sioreplay " SIO_VERSION
-               ": record real Socket.IO traffic (HAR) and turn it into load tests",
+               ": record real Socket.IO traffic (HAR, pcap, live) and turn it into load tests",
                "sioreplay"};
   app.set_version_flag("--version", "sioreplay " SIO_VERSION);
   app.require_subcommand(1);

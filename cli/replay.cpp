@@ -192,13 +192,16 @@ int run_replay(ReplayArgs& a) {
                        : ("[" + a.metrics_address + "]").c_str(),
                    static_cast<unsigned>(metrics->port()));
   }
+  double arrivals_s = 0; // when the phases' arrivals end: the live line's time left
+  for (const auto& ph : script->phases) arrivals_s += ph.duration_s;
   if (!a.quiet || metrics)
-    a.engine.progress = [quiet = a.quiet, m = metrics.get()](const replayer::Period& last,
-                                                             const replayer::Period& total,
-                                                             double elapsed) {
+    a.engine.progress = [quiet = a.quiet, m = metrics.get(),
+                         arrivals_s](const replayer::Period& last, const replayer::Period& total,
+                                     double elapsed) {
       if (m) m->update(last, total, elapsed);
       if (!quiet)
-        std::fprintf(stderr, "%s\n", replayer::progress_line(last, total, elapsed).c_str());
+        std::fprintf(stderr, "%s\n",
+                     replayer::progress_line(last, total, elapsed, arrivals_s).c_str());
     };
   // Each connected user holds a descriptor or two: take all the kernel allows this process.
   const std::uint64_t open_files = replayer::raise_open_files_limit();

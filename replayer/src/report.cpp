@@ -401,7 +401,8 @@ std::string summary_table(const Metrics& m, double elapsed_s) {
   return out;
 }
 
-std::string progress_line(const Period& last, const Period& total, double elapsed_s) {
+std::string progress_line(const Period& last, const Period& total, double elapsed_s,
+                          double arrivals_s) {
   const std::uint64_t created = counter(total, "vusers.created");
   const std::uint64_t completed = counter(total, "vusers.completed");
   const std::uint64_t failed = counter(total, "vusers.failed");
@@ -424,6 +425,11 @@ std::string progress_line(const Period& last, const Period& total, double elapse
   out += " | ack p95 ";
   out += ack ? format("%.1f", us_to_ms(static_cast<double>(ack->percentile(0.95)))) + " ms" : "-";
   out += " | errors " + with_commas(error_total(total));
+  if (arrivals_s > 0) {
+    const auto left = static_cast<long long>(std::ceil(arrivals_s - elapsed_s));
+    out += left > 0 ? " | arrivals end in " + with_commas(static_cast<std::uint64_t>(left)) + " s"
+                    : std::string(" | arrivals done");
+  }
   return out;
 }
 

@@ -268,6 +268,13 @@ TEST(Report, ProgressLine) {
   EXPECT_EQ(sio::replayer::progress_line(Period{}, Period{}, 0),
             "[   0 s] users: created 0 completed 0 failed 0 active 0 | emits 0/s | ack p95 - | "
             "errors 0");
+  EXPECT_EQ(sio::replayer::progress_line(Period{}, Period{}, 10.2, 95),
+            "[  10 s] users: created 0 completed 0 failed 0 active 0 | emits 0/s | ack p95 - | "
+            "errors 0 | arrivals end in 85 s");
+  EXPECT_EQ(sio::replayer::progress_line(Period{}, Period{}, 30.1, 40).substr(82),
+            "errors 0 | arrivals end in 10 s");
+  EXPECT_EQ(sio::replayer::progress_line(Period{}, Period{}, 40.5, 40).substr(82),
+            "errors 0 | arrivals done");
 }
 
 } // namespace

@@ -24,7 +24,9 @@ Result<Metrics> metrics_from_report(const Json& report);
 std::string summary_table(const Metrics& m, double elapsed_s);
 
 /// The live progress line for the last period ("created 120  completed 98  failed 0 ...").
-std::string progress_line(const Period& last, const Period& total, double elapsed_s);
+/// `arrivals_s` > 0: when the phases' arrivals end (seconds from the start), for the time left.
+std::string progress_line(const Period& last, const Period& total, double elapsed_s,
+                          double arrivals_s = 0);
 
 /// The seconds a period's rates are computed over: its active span (first to last metric),
 /// at least 1 s; a period whose metrics all share one instant counts as a whole 10 s period.
