@@ -486,7 +486,7 @@ public:
   const Json* json() {
     if (src_.json) return src_.json;
     if (!parsed_) {
-      parsed_ = Json::parse(src_.text.begin(), src_.text.end(), nullptr, false);
+      parsed_ = parse_json_bounded(src_.text);
     }
     return parsed_->is_discarded() ? nullptr : &*parsed_;
   }
