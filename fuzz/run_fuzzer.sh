@@ -8,5 +8,5 @@ shift 3
 name=$(basename "$bin")
 artifacts=$(dirname "$corpus")/fuzz-artifacts/$name
 mkdir -p "$corpus/$name" "$artifacts"
-exec "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+exec "$bin" -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix="$artifacts/" "$@" "$corpus/$name"
