@@ -16,10 +16,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto p = sock::decode(text, protocol, limits);
   if (!p) return 0;
 
-  const std::string wire = sock::encode(*p);
-  auto back = sock::decode(wire, protocol, limits);
-  SIO_FUZZ_CHECK(back.ok());
-  SIO_FUZZ_CHECK(*back == *p);
+  // A number as the data (only v4 ERROR allows one) is ambiguous on the wire: right after the
+  // type or the ack id its digits read as (more of) an ack id, in socket.io-parser too. Such
+  // packets are decoded as sent but cannot round-trip.
+  if (!(p->data && p->data->is_number())) {
+    const std::string wire = sock::encode(*p);
+    auto back = sock::decode(wire, protocol, limits);
+    SIO_FUZZ_CHECK(back.ok());
+    SIO_FUZZ_CHECK(*back == *p);
+  }
 
   // Binary values: placeholders <-> {"_binary_b64": ...}.
   if (p->data) {
