@@ -683,10 +683,11 @@ TEST(ReadRecordingTest, EmptyTextIsEmptyInput) {
 // when the session was copied. Such a line is refused, naming the line and the column.
 TEST(ReadRecordingTest, DeepNestingIsRefusedNotAStackOverflow) {
   const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
-  const std::string line = R"({"kind":"session","id":1,"sid":"s","eio":4,"url":"http://h/",)"
-                           R"("messages":[{"t_us":0,"dir":"client->server","type":"EVENT",)"
-                           R"("nsp":"/","data":)" +
-                           deep + "}]}";
+  const std::string line =
+      R"({"kind":"session","id":1,"sid":"s","eio":4,"url":"http://h/","started_us":5,)"
+      R"("messages":[{"t_us":0,"dir":"client->server","type":"EVENT",)"
+      R"("nsp":"/","data":)" +
+      deep + "}]}";
   const std::string text = std::string(header) + "\n" + line + "\n";
   const auto ctx = read_error(text);
   EXPECT_NE(ctx.find("rec.jsonl: line 2: column "), std::string::npos) << ctx;
@@ -694,7 +695,8 @@ TEST(ReadRecordingTest, DeepNestingIsRefusedNotAStackOverflow) {
   // 500 levels (plus the 3 of the line around them) are still read.
   const std::string ok_line = line.substr(0, line.find('[', line.find("\"data\":"))) +
                               std::string(500, '[') + std::string(500, ']') + "}]}";
-  EXPECT_TRUE(sio::read_recording(std::string(header) + "\n" + ok_line + "\n", "rec.jsonl").ok());
+  const auto ok = sio::read_recording(std::string(header) + "\n" + ok_line + "\n", "rec.jsonl");
+  EXPECT_TRUE(ok.ok()) << ok.error().message();
 }
 
 TEST(ReadRecordingTest, SessionFromJsonRejectsNonObjects) {
