@@ -18,7 +18,7 @@ public:
     SIO_FUZZ_CHECK(!closed);
     SIO_FUZZ_CHECK(req.body.size() <= limits.max_body);
   }
-  void on_response(const HttpRequest*, const HttpResponse& resp) override {
+  void on_response(HttpRequest*, HttpResponse& resp) override {
     SIO_FUZZ_CHECK(resp.body.size() <= limits.max_body);
   }
   void on_upgrade(const HttpRequest*, const HttpResponse&) override { upgraded = true; }
