@@ -1,5 +1,13 @@
 # sio_set_sanitizers(target): adds -fsanitize=... for the checked list in SIO_SANITIZER.
+# With SIO_FUZZ, the code is also instrumented for libFuzzer's coverage (fuzzer-no-link); the fuzz
+# targets themselves link with -fsanitize=fuzzer (fuzz/CMakeLists.txt).
 function(sio_set_sanitizers target)
+  if(SIO_FUZZ)
+    if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+      message(FATAL_ERROR "SIO_FUZZ needs clang (libFuzzer); use the fuzz preset")
+    endif()
+    target_compile_options(${target} INTERFACE -fsanitize=fuzzer-no-link)
+  endif()
   if(NOT SIO_SANITIZER)
     return()
   endif()

@@ -9,6 +9,7 @@ packages=(
   libpcap-dev libssl-dev zlib1g-dev                  # capture, TLS, compression
   libmimalloc-dev                                    # allocator of the sioreplay binary
   libgtest-dev googletest                            # tests
+  clang libclang-rt-14-dev llvm                      # fuzz preset: clang, libFuzzer, llvm-symbolizer
   time openssl                                       # /usr/bin/time for the benchmarks; test certificates
   dpkg-dev groff-base                                # cpack's Debian package (dpkg-shlibdeps); man page test
 )

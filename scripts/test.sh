@@ -2,8 +2,9 @@
 # Every test: installs what is missing (Debian packages, the pinned npm peers), builds with
 # warnings as errors, runs the whole suite (unit tests, the sample captures against their truth,
 # the CLI end to end, integration tests against the sample app behind HAProxy and real
-# Artillery), then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Set SIO_SKIP_SANITIZERS=1 to skip the sanitizer pass.
+# Artillery), then every libFuzzer target for 10 s on its seeds plus the regression inputs
+# (clang, fuzz preset), then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Set SIO_SKIP_FUZZ=1 / SIO_SKIP_SANITIZERS=1 to skip the fuzz / sanitizer pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -13,6 +14,14 @@ jobs=$(nproc)
 echo "== build (dev preset: -Werror) and test"
 scripts/build.sh dev
 ctest --preset dev -j"$jobs"
+
+if [ "${SIO_SKIP_FUZZ:-0}" != 1 ]; then
+  # Only the libraries the fuzz targets need and the targets are in this preset (docs/fuzzing.md).
+  echo "== build (fuzz preset: clang, libFuzzer + ASan + UBSan), fuzz each parser 10 s, regressions"
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -- -j"$jobs"
+  ctest --preset fuzz -j"$jobs"
+fi
 
 if [ "${SIO_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== build (asan-ubsan preset) and test"

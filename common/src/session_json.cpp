@@ -548,6 +548,10 @@ Result<Recording> read_recording(std::string_view text, const std::string& name)
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) continue;
     const std::string at = name + ": line " + std::to_string(line_no);
+    if (const auto deep = find_json_too_deep(line))
+      return fail(errc::bad_recording, at + ": column " + std::to_string(*deep + 1) +
+                                           ": JSON nested deeper than " +
+                                           std::to_string(max_json_depth) + " levels");
     Json j = Json::parse(line, nullptr, false);
     if (j.is_discarded()) return fail(errc::bad_recording, at + ": not valid JSON");
     if (!j.is_object()) return fail(errc::bad_recording, at + ": expected a JSON object");

@@ -7,6 +7,37 @@
 #include <array>
 #include <utility>
 
+namespace sio {
+
+std::optional<std::size_t> find_json_too_deep(std::string_view text,
+                                              std::size_t max_depth) noexcept {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i; // skip the escaped character (it cannot end the string)
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+Json parse_json_bounded(std::string_view text, std::size_t max_depth) {
+  if (find_json_too_deep(text, max_depth)) return Json(Json::value_t::discarded);
+  return Json::parse(text, nullptr, false);
+}
+
+} // namespace sio
+
 namespace sio::sock {
 namespace {
 
@@ -28,35 +59,11 @@ bool is_binary_type(PacketType t) noexcept {
   return t == PacketType::binary_event || t == PacketType::binary_ack;
 }
 
-/// Finds the first place where `text` nests arrays/objects deeper than `max_depth`, counting
-/// brackets outside string literals. This runs before the JSON parser so that hostile nesting
-/// is refused without recursion. Returns the offset of the offending bracket.
-std::optional<std::size_t> find_too_deep(std::string_view text, std::size_t max_depth) noexcept {
-  std::size_t depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i; // skip the escaped character (it cannot end the string)
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return i;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
 /// Parses JSON text starting at byte `base` of the packet; never throws.
 Result<json> parse_json(std::string_view text, std::size_t base, const Limits& limits) {
   // The common case in one pass; anything else (errors included) goes through nlohmann.
   if (json fast; parse_json_fast(text, fast, limits.max_json_depth)) return fast;
-  if (const auto at = find_too_deep(text, limits.max_json_depth))
+  if (const auto at = find_json_too_deep(text, limits.max_json_depth))
     return fail(errc::limit_exceeded, "JSON nested deeper than max_json_depth", base + *at);
   try {
     return json::parse(text);

@@ -68,7 +68,7 @@ class HarParser {
 public:
   HarParser(InputFile& file, SessionBuilder& builder, const HarOptions& options, HarStats& stats)
       : file_(file), bom_(file.data().substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0),
-        reader_(file.data().substr(bom_)), builder_(builder), options_(options), stats_(stats),
+        reader_(file.data().substr(bom_)), builder_(builder), stats_(stats),
         traffic_(builder, file.path(), options.path,
                  [this](const Exchange& x, std::string_view rest) {
                    return where(static_cast<const Entry&>(x), rest);
@@ -201,7 +201,6 @@ private:
   std::size_t bom_; ///< bytes of a UTF-8 byte order mark before the JSON (0 or 3)
   JsonReader reader_;
   SessionBuilder& builder_;
-  const HarOptions& options_;
   HarStats& stats_;
   bool saw_entries_ = false;
   detail::Traffic traffic_;

@@ -241,7 +241,7 @@ void SessionBuilder::decode_session(SessionDraft& d, Session& out) {
     switch (ep.type) {
     case eio::PacketType::open: {
       ++out.engine.open;
-      Json h = Json::parse(ep.data, nullptr, false);
+      Json h = parse_json_bounded(ep.data);
       if (h.is_discarded() || !h.is_object())
         diagnose("bad_handshake", where(w.origin, w.item),
                  "the Engine.IO open packet does not hold a JSON object", out.sid);

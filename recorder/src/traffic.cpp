@@ -219,7 +219,7 @@ void Traffic::page(Exchange& e) {
 
 std::string Traffic::sid_of_open_message(std::string_view text) {
   if (text.empty() || text[0] != '0') return {};
-  const Json h = Json::parse(text.substr(1), nullptr, false);
+  const Json h = parse_json_bounded(text.substr(1));
   if (h.is_object() && h.contains("sid") && h["sid"].is_string())
     return h["sid"].get<std::string>();
   return {};
@@ -347,7 +347,7 @@ void Traffic::polling(Exchange& e, const Classified& c) {
     // The handshake: the open packet in the response names the session.
     for (const auto& p : payload.packets) {
       if (p.type != eio::PacketType::open) continue;
-      const Json h = Json::parse(p.data, nullptr, false);
+      const Json h = parse_json_bounded(p.data);
       if (h.is_object() && h.contains("sid") && h["sid"].is_string())
         sid = h["sid"].get<std::string>();
       break;

@@ -21,11 +21,16 @@
 #include <cstdio>
 #include <exception>
 // g++ 12 with sanitizers and -O1 reports maybe-uninitialized std::function members inside
-// libstdc++'s regex automaton (a false positive in the library's own code).
+// libstdc++'s regex automaton (a false positive in the library's own code). clang has no such
+// warning (and would report the unknown option).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <regex>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #include <string>
 #include <utility>
 #include <variant>
@@ -481,7 +486,7 @@ public:
   const Json* json() {
     if (src_.json) return src_.json;
     if (!parsed_) {
-      parsed_ = Json::parse(src_.text.begin(), src_.text.end(), nullptr, false);
+      parsed_ = parse_json_bounded(src_.text);
     }
     return parsed_->is_discarded() ? nullptr : &*parsed_;
   }
@@ -606,7 +611,11 @@ Result<std::vector<ExtractSpec>> parse_extract(const Json& spec, bool is_match,
     } else {
       return fail(errc::bad_recording, what + ": expected a map or a list of maps");
     }
-    for (const auto& [where, item] : items) {
+    for (const auto& entry : items) {
+      // Plain names, not a structured binding: the lambda below captures them, which clang 14
+      // does not allow for bindings (C++20 P1091).
+      const std::string& where = entry.first;
+      const Json* item = entry.second;
       if (!item->is_object()) return fail(errc::bad_recording, where + ": expected a map");
       ExtractSpec s;
       const auto text_key = [&](const char* key, std::string& dst) -> Status {

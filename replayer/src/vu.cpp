@@ -414,11 +414,13 @@ private:
     Waiter* waiter = nullptr;
   };
   std::vector<AckSlot> ack_waiters_;
-  std::vector<AckSlot>::iterator find_ack(std::string_view nsp, std::uint64_t id) {
+  /// Spelled with `typename`: clang 14 does not implement C++20's optional typename (P0634).
+  using AckIterator = typename std::vector<AckSlot>::iterator;
+  AckIterator find_ack(std::string_view nsp, std::uint64_t id) {
     return std::find_if(ack_waiters_.begin(), ack_waiters_.end(),
                         [&](const AckSlot& a) { return a.id == id && a.nsp == nsp; });
   }
-  void erase_ack(std::vector<AckSlot>::iterator it) {
+  void erase_ack(AckIterator it) {
     if (it == ack_waiters_.end()) return;
     if (it != ack_waiters_.end() - 1) *it = std::move(ack_waiters_.back());
     ack_waiters_.pop_back();
@@ -576,7 +578,7 @@ awaitable<http::response<http::string_body>> User<Tls>::eio_request(Conn& c, htt
 /// An HTTP error answer of Engine.IO: 400 {"code":1,"message":"Session ID unknown"} etc.
 template <bool Tls>
 void User<Tls>::throw_http_error(const http::response<http::string_body>& res) const {
-  const Json j = Json::parse(res.body(), nullptr, false);
+  const Json j = parse_json_bounded(res.body());
   if (j.is_object() && j.contains("code") && j["code"] == 1)
     throw UserError("session_id_unknown",
                     "HTTP " + std::to_string(res.result_int()) + ": " + res.body());
@@ -587,7 +589,7 @@ void User<Tls>::throw_http_error(const http::response<http::string_body>& res) c
 // ---- Engine.IO --------------------------------------------------------------------------------
 
 template <bool Tls> void User<Tls>::handshake(const std::string& open_data) {
-  const Json h = Json::parse(open_data, nullptr, false);
+  const Json h = parse_json_bounded(open_data);
   if (!h.is_object() || !h.contains("sid") || !h["sid"].is_string())
     throw UserError("eio_protocol", "the open packet has no sid");
   sid_ = h["sid"].get<std::string>();
@@ -1317,7 +1319,7 @@ template <bool Tls> awaitable<void> User<Tls>::http_step(const Step& step) {
   record("http.response_time", since_us(due));
   due_ = Clock::now();
   if (h.captures.empty() && h.matches.empty()) co_return;
-  const Json body = Json::parse(res.body(), nullptr, false);
+  const Json body = parse_json_bounded(res.body());
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& f : res.base())
     headers.emplace_back(std::string(f.name_string()), std::string(f.value()));

@@ -678,6 +678,27 @@ TEST(ReadRecordingTest, EmptyTextIsEmptyInput) {
   }
 }
 
+// Found by fuzz_recording (samples/regression/fuzz_recording/deep-nesting.jsonl): a value nested
+// 100,000 levels deep parsed (nlohmann parses without recursion) and then overflowed the stack
+// when the session was copied. Such a line is refused, naming the line and the column.
+TEST(ReadRecordingTest, DeepNestingIsRefusedNotAStackOverflow) {
+  const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+  const std::string line =
+      R"({"kind":"session","id":1,"sid":"s","eio":4,"url":"http://h/","started_us":5,)"
+      R"("messages":[{"t_us":0,"dir":"client->server","type":"EVENT",)"
+      R"("nsp":"/","data":)" +
+      deep + "}]}";
+  const std::string text = std::string(header) + "\n" + line + "\n";
+  const auto ctx = read_error(text);
+  EXPECT_NE(ctx.find("rec.jsonl: line 2: column "), std::string::npos) << ctx;
+  EXPECT_NE(ctx.find("nested deeper than 512 levels"), std::string::npos) << ctx;
+  // 500 levels (plus the 3 of the line around them) are still read.
+  const std::string ok_line = line.substr(0, line.find('[', line.find("\"data\":"))) +
+                              std::string(500, '[') + std::string(500, ']') + "}]}";
+  const auto ok = sio::read_recording(std::string(header) + "\n" + ok_line + "\n", "rec.jsonl");
+  EXPECT_TRUE(ok.ok()) << ok.error().message();
+}
+
 TEST(ReadRecordingTest, SessionFromJsonRejectsNonObjects) {
   const auto r = sio::session_from_json(Json::array());
   ASSERT_FALSE(r.ok());

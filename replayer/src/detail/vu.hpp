@@ -12,6 +12,10 @@
 #include "sio/replayer/metrics.hpp"
 #include "sio/replayer/script.hpp"
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>; g++ gets it through
+// other headers, clang with libstdc++ does not.
+#include <utility>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>

@@ -11,6 +11,10 @@
 
 #include "sio/common/base64.hpp"
 
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>; g++ gets it through
+// other headers, clang with libstdc++ does not.
+#include <utility>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>

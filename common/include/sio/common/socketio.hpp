@@ -19,6 +19,20 @@ namespace sio {
 /// The project's JSON value: keeps object keys in the order they were written (as the app's
 /// JSON.stringify wrote them), so recordings and replays keep the recorded key order.
 using Json = nlohmann::ordered_json;
+
+/// Nesting limit of JSON read from outside (recordings, Engine.IO handshakes, server responses):
+/// nlohmann parses without recursion, but copying and dumping a value recurse once per level,
+/// so a deeper value would overflow the stack.
+constexpr std::size_t max_json_depth = 512;
+
+/// Offset of the first '[' or '{' in JSON text that nests deeper than `max_depth` (brackets in
+/// strings not counted), nullopt when none does. Runs before the parser, without recursion.
+std::optional<std::size_t> find_json_too_deep(std::string_view text,
+                                              std::size_t max_depth = max_json_depth) noexcept;
+
+/// Json::parse(text, nullptr, false) (a discarded value on error, never throws) that also
+/// refuses (discards) text nested deeper than `max_depth`.
+Json parse_json_bounded(std::string_view text, std::size_t max_depth = max_json_depth);
 } // namespace sio
 
 namespace sio::sock {
@@ -58,8 +72,8 @@ struct Packet {
 
 /// Limits checked while decoding.
 struct Limits {
-  std::size_t max_attachments = 1000; ///< socket.io-parser itself stops at 10
-  std::size_t max_json_depth = 512;   ///< deeper JSON is refused (stack safety)
+  std::size_t max_attachments = 1000;               ///< socket.io-parser itself stops at 10
+  std::size_t max_json_depth = sio::max_json_depth; ///< deeper JSON is refused (stack safety)
 };
 
 /// Decodes a Socket.IO packet from the text of an Engine.IO message packet (without the
