@@ -11,6 +11,7 @@ packages=(
   libgtest-dev googletest                            # tests
   time openssl                                       # /usr/bin/time for the benchmarks; test certificates
   dpkg-dev groff-base                                # cpack's Debian package (dpkg-shlibdeps); man page test
+  chromium                                           # renders the HTML report in a test (headless)
 )
 
 missing=()
