@@ -37,6 +37,7 @@ mkdir -p "$HOME"
 browser() { # browser ARGS... : headless Chromium, no network beyond file://
   timeout 120 "$chromium" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
     --no-first-run --no-default-browser-check --disable-extensions --hide-scrollbars \
+    --run-all-compositor-stages-before-draw \
     --user-data-dir="$work/profile" "$@" 2>>"$work/chromium.log"
 }
 if ! browser --dump-dom "data:text/html,<p>ok</p>" >"$work/probe.html" || ! grep -q "<p>ok</p>" "$work/probe.html"; then
