@@ -252,6 +252,7 @@ int run_replay(ReplayArgs& a) {
     std::fprintf(stderr, "sioreplay replay: interrupted: the report covers the run so far\n");
   Json report = replayer::report_json(result->metrics);
   report[replayer::run_key] = replayer::run_json(*script, command_line(), result->elapsed_s);
+  report[replayer::run_key]["script"] = a.script; // as given (a recording's YAML is temporary)
   if (rec) report[replayer::run_key]["phases"] = Json::array(); // recorded timing, no phases
   if (pushes)
     report["x-sioreplay-recorded"] = replayer::recorded_json(timing, result->elapsed_s, *pushes);
