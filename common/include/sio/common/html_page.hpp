@@ -27,8 +27,8 @@ std::string json_for_script(std::string_view json);
 std::string html_escape(std::string_view text);
 
 /// The page: `html_template` with its head placeholder replaced by the shared head, its one
-/// data placeholder by json_for_script(json) and every title placeholder by html_escape(title). Errors: the template has no data
-/// placeholder, or more than one (a broken build, not bad input).
+/// data placeholder by json_for_script(json) and every title placeholder by html_escape(title).
+/// Errors: the template has no data placeholder, or more than one (a broken build, not bad input).
 Result<std::string> fill_html_template(std::string_view html_template, std::string_view json,
                                        std::string_view title);
 
