@@ -1,12 +1,14 @@
 #pragma once
 /// One function per subcommand: each adds its CLI11 subcommand and options to the app.
 
+#include "sio/common/file_io.hpp"
 #include "sio/common/result.hpp"
 #include "sio/common/session.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <vector>
 
 namespace sio::cli {
 
@@ -22,6 +24,13 @@ void add_report(CLI::App& app, int& exit_code);
 /// `completion` and `man` describe every subcommand of `app` (read when they run).
 void add_completion(CLI::App& app, int& exit_code);
 void add_man(CLI::App& app, int& exit_code);
+
+/// The command line as given (argv), for reports; set by main before parsing.
+const std::vector<std::string>& command_line();
+
+/// Opens `path` for an HTML page (--html): fails at once on a bad path, before any work;
+/// "-" is refused (the page is a file to open in a browser).
+Result<AtomicOutput> open_html_output(const std::string& path);
 
 /// A recording (rec.jsonl) read as it is, or anything `record` reads (HAR, pcap, pcapng)
 /// recorded in memory.

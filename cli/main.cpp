@@ -6,6 +6,23 @@
 #include <exception>
 #include <iostream>
 
+namespace sio::cli {
+namespace {
+std::vector<std::string> g_command_line;
+} // namespace
+
+const std::vector<std::string>& command_line() {
+  return g_command_line;
+}
+
+Result<AtomicOutput> open_html_output(const std::string& path) {
+  if (path == "-")
+    return fail(errc::usage, "--html needs a file name (the page is opened in a browser), not -");
+  return AtomicOutput::create(path);
+}
+
+} // namespace sio::cli
+
 int main(int argc, char** argv) {
   CLI::App app{"sioreplay " SIO_VERSION
                ": record real Socket.IO traffic (HAR, pcap, live) and turn it into load tests",
@@ -14,6 +31,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Exit codes: 0 success, 1 bad input or failed run, 2 usage error.\n"
              "Docs: README.md and docs/ in the source tree.");
+  sio::cli::g_command_line.assign(argv, argv + argc);
   int exit_code = sio::cli::exit_ok;
   sio::cli::add_record(app, exit_code);
   sio::cli::add_convert(app, exit_code);

@@ -5,12 +5,14 @@
 
 #include "sio/common/file_io.hpp"
 #include "sio/common/session_json.hpp"
+#include "sio/recorder/html_timeline.hpp"
 #include "sio/recorder/recorder.hpp"
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <unistd.h>
 
 #ifdef SIO_WITH_MIMALLOC
@@ -25,6 +27,7 @@ struct RecordArgs {
   std::string output = "-";
   bool quiet = false;
   std::string leg = "client";
+  std::string html; ///< --html: the timeline page
 };
 
 std::atomic<bool> g_stop{false};
@@ -38,12 +41,39 @@ int record_error(const Error& e) {
   return exit_failure;
 }
 
-/// Commits the output and prints the summary (unless quiet).
-int finish_record(const RecordArgs& args, AtomicOutput& out, const std::string& summary) {
+/// --html: the timeline page's output, opened before the inputs are read so that a bad path
+/// fails at once.
+struct TimelineOutput {
+  std::optional<AtomicOutput> out;
+  recorder::TimelinePage page;
+};
+
+/// Commits the output (and the timeline page) and prints the summary (unless quiet).
+int finish_record(const RecordArgs& args, AtomicOutput& out, const std::string& summary,
+                  TimelineOutput& timeline, const std::vector<Diagnostic>& diagnostics) {
+  if (timeline.out) {
+    Recording trailer;
+    trailer.diagnostics = diagnostics;
+    auto page = timeline.page.html(args.options.inputs.empty()
+                                       ? std::vector<std::string>{"live " + args.options.interface}
+                                       : args.options.inputs,
+                                   recording_diagnostics_line(trailer));
+    if (!page) return record_error(page.error());
+    timeline.out->write(*page);
+  }
   if (auto st = out.commit(); !st) return record_error(st.error());
+  if (timeline.out)
+    if (auto st = timeline.out->commit(); !st) return record_error(st.error());
   if (!args.quiet) {
     std::string text = summary;
     if (args.output != "-") text += "  wrote " + args.output + "\n";
+    if (timeline.out) {
+      text += "  wrote " + args.html + " (timeline of " + std::to_string(timeline.page.sessions()) +
+              " session(s)";
+      if (timeline.page.omitted() != 0)
+        text += ", " + std::to_string(timeline.page.omitted()) + " left out";
+      text += ")\n";
+    }
     std::fputs(text.c_str(), stderr);
   }
   return exit_ok;
@@ -51,11 +81,14 @@ int finish_record(const RecordArgs& args, AtomicOutput& out, const std::string& 
 
 /// Captures: sessions are decoded as they end and spilled, so memory stays flat; the output
 /// is opened first so that a bad output path fails before a long capture.
-int record_streaming(RecordArgs& args) {
+int record_streaming(RecordArgs& args, TimelineOutput& timeline) {
   auto out = AtomicOutput::create(args.output);
   if (!out) return record_error(out.error());
-  if (!args.options.interface.empty() && !args.quiet)
-    args.options.on_session_end = [](const Session& s) {
+  const bool announce = !args.options.interface.empty() && !args.quiet;
+  if (announce || timeline.out)
+    args.options.on_session_end = [announce, &timeline](const Session& s) {
+      if (timeline.out) timeline.page.add(s);
+      if (!announce) return;
       std::uint64_t c2s = 0;
       for (const auto& m : s.messages) c2s += m.dir == Direction::client_to_server ? 1 : 0;
       std::fprintf(stderr, "  session ended: sid %s  %zu messages (%llu c->s)  %.1f s  %s\n",
@@ -67,7 +100,8 @@ int record_streaming(RecordArgs& args) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   if (!totals) return record_error(totals.error());
-  return finish_record(args, *out, args.quiet ? std::string() : recorder::summary(*totals, stats));
+  return finish_record(args, *out, args.quiet ? std::string() : recorder::summary(*totals, stats),
+                       timeline, totals->diagnostics);
 }
 
 int run_record(RecordArgs& args) {
@@ -85,7 +119,13 @@ int run_record(RecordArgs& args) {
     std::signal(SIGINT, on_record_signal);
     std::signal(SIGTERM, on_record_signal);
   }
-  if (recorder::captures_only(args.options)) return record_streaming(args);
+  TimelineOutput timeline;
+  if (!args.html.empty()) {
+    auto o = open_html_output(args.html);
+    if (!o) return record_error(o.error());
+    timeline.out.emplace(std::move(*o));
+  }
+  if (recorder::captures_only(args.options)) return record_streaming(args, timeline);
   std::vector<recorder::InputStats> stats;
   auto rec = recorder::record(args.options, stats);
   std::signal(SIGINT, SIG_DFL);
@@ -94,7 +134,10 @@ int run_record(RecordArgs& args) {
   auto out = AtomicOutput::create(args.output);
   if (!out) return record_error(out.error());
   write_recording(*rec, *out);
-  return finish_record(args, *out, args.quiet ? std::string() : recorder::summary(*rec, stats));
+  if (timeline.out)
+    for (const auto& s : rec->sessions) timeline.page.add(s);
+  return finish_record(args, *out, args.quiet ? std::string() : recorder::summary(*rec, stats),
+                       timeline, rec->diagnostics);
 }
 
 } // namespace
@@ -149,6 +192,9 @@ void add_record(CLI::App& app, int& exit_code) {
                   "Captures: a session silent this many seconds (capture time) has ended")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  sub->add_option("--html", args->html,
+                  "Also write a timeline page of each session's messages (who sent what, when, "
+                  "acks linked to their emits): one self-contained HTML file");
   sub->add_flag("-q,--quiet", args->quiet, "Do not print the summary on standard error");
   sub->footer(
       "The summary (inputs, sessions, messages by type, diagnostics) goes to standard error,\n"

@@ -6,6 +6,7 @@
 #include "sio/common/session_json.hpp"
 #include "sio/converter/converter.hpp"
 #include "sio/replayer/engine.hpp"
+#include "sio/replayer/html_report.hpp"
 #include "sio/replayer/metrics_server.hpp"
 #include "sio/replayer/processes.hpp"
 #include "sio/replayer/recorded.hpp"
@@ -34,6 +35,7 @@ extern "C" void on_signal(int) {
 struct ReplayArgs {
   std::string script;
   std::string output;
+  std::string html; ///< --html: the report page
   std::string environment;
   std::string target;
   bool quiet = false;
@@ -175,6 +177,15 @@ int run_replay(ReplayArgs& a) {
     }
     out.emplace(std::move(*o));
   }
+  std::optional<AtomicOutput> html;
+  if (!a.html.empty()) {
+    auto o = open_html_output(a.html);
+    if (!o) {
+      std::fprintf(stderr, "sioreplay replay: error: %s\n", o.error().message().c_str());
+      return exit_failure;
+    }
+    html.emplace(std::move(*o));
+  }
   std::unique_ptr<replayer::MetricsServer> metrics;
   if (a.metrics_port >= 0) {
     // --processes forks after this: the server's thread starts at the first period then.
@@ -243,6 +254,9 @@ int run_replay(ReplayArgs& a) {
   if (result->interrupted)
     std::fprintf(stderr, "sioreplay replay: interrupted: the report covers the run so far\n");
   Json report = replayer::report_json(result->metrics);
+  report[replayer::run_key] = replayer::run_json(*script, command_line(), result->elapsed_s);
+  report[replayer::run_key]["script"] = a.script; // as given (a recording's YAML is temporary)
+  if (rec) report[replayer::run_key]["phases"] = Json::array(); // recorded timing, no phases
   if (pushes)
     report["x-sioreplay-recorded"] = replayer::recorded_json(timing, result->elapsed_s, *pushes);
   if (!result->metrics.examples().empty()) {
@@ -270,6 +284,20 @@ int run_replay(ReplayArgs& a) {
       return exit_failure;
     }
     std::fprintf(stderr, "sioreplay replay: report written to %s\n", a.output.c_str());
+  }
+  if (html) {
+    if (result->interrupted) report["x-sioreplay-interrupted"] = true;
+    auto page = replayer::html_report(report);
+    if (!page) {
+      std::fprintf(stderr, "sioreplay replay: error: %s\n", page.error().message().c_str());
+      return exit_failure;
+    }
+    html->write(*page);
+    if (auto st = html->commit(); !st) {
+      std::fprintf(stderr, "sioreplay replay: error: %s\n", st.error().message().c_str());
+      return exit_failure;
+    }
+    std::fprintf(stderr, "sioreplay replay: HTML report written to %s\n", a.html.c_str());
   }
   if (ensure_failed) {
     std::fprintf(stderr, "sioreplay replay: config.ensure failed\n");
@@ -319,6 +347,9 @@ void add_replay(CLI::App& app, int& exit_code) {
   sub->add_option("--metrics-address", a->metrics_address,
                   "Address the metrics endpoint listens on")
       ->capture_default_str();
+  sub->add_option("--html", a->html,
+                  "Write an HTML report here: one self-contained page with charts over time, "
+                  "the summary, errors, scenarios and phases");
   sub->add_flag(
       "--no-cookie-jar", a->no_cookie_jar,
       "Diagnostics: users keep no cookies (shows what a sticky balancer does without them)");

@@ -4,6 +4,7 @@
 
 #include "sio/common/file_io.hpp"
 #include "sio/common/session_json.hpp"
+#include "sio/replayer/html_report.hpp"
 #include "sio/replayer/report.hpp"
 
 #include <cstdio>
@@ -17,6 +18,7 @@ struct ReportArgs {
   std::vector<std::string> inputs;
   bool merge = false;
   std::string output;
+  std::string html;
 };
 
 int report_error(const std::string& text) {
@@ -50,8 +52,16 @@ int run_report(const ReportArgs& a) {
     if (!o) return report_error(o.error().message());
     out.emplace(std::move(*o));
   }
+  std::optional<AtomicOutput> html;
+  if (!a.html.empty()) {
+    auto o = open_html_output(a.html);
+    if (!o) return report_error(o.error().message());
+    html.emplace(std::move(*o));
+  }
   replayer::Metrics merged;
   bool interrupted = false, recorded = false;
+  Json run;              // the first report's x-sioreplay-run
+  Json recorded_section; // a single report's x-sioreplay-recorded
   for (const auto& path : a.inputs) {
     auto file = InputFile::open(path);
     if (!file) return report_error(file.error().message());
@@ -69,6 +79,9 @@ int run_report(const ReportArgs& a) {
         if (message.is_string()) m->example(cause, message.get<std::string>());
     interrupted = interrupted || j.value("x-sioreplay-interrupted", false);
     recorded = recorded || j.contains("x-sioreplay-recorded");
+    if (const auto r = j.find(replayer::run_key); run.is_null() && r != j.end() && r->is_object())
+      run = *r;
+    if (const auto r = j.find("x-sioreplay-recorded"); r != j.end()) recorded_section = *r;
     merged.merge(*m);
   }
   const replayer::Period agg = merged.aggregate();
@@ -83,14 +96,27 @@ int run_report(const ReportArgs& a) {
   if (recorded && a.inputs.size() > 1)
     std::fprintf(stderr, "sioreplay report: note: x-sioreplay-recorded (the per-session push "
                          "comparison) is not merged\n");
+  Json report = replayer::report_json(merged);
+  if (!merged.examples().empty()) {
+    Json ex = Json::object();
+    for (const auto& [cause, message] : merged.examples()) ex[cause] = message;
+    report["x-sioreplay-error-examples"] = std::move(ex);
+  }
+  if (interrupted) report["x-sioreplay-interrupted"] = true;
+  if (!run.is_null()) {
+    if (a.inputs.size() > 1) run["merged"] = a.inputs.size();
+    report[replayer::run_key] = std::move(run);
+  }
+  if (a.inputs.size() == 1 && !recorded_section.is_null())
+    report["x-sioreplay-recorded"] = std::move(recorded_section);
+  if (html) {
+    auto page = replayer::html_report(report);
+    if (!page) return report_error(page.error().message());
+    html->write(*page);
+    if (auto st = html->commit(); !st) return report_error(st.error().message());
+    std::fprintf(stderr, "sioreplay report: HTML report written to %s\n", a.html.c_str());
+  }
   if (out) {
-    Json report = replayer::report_json(merged);
-    if (!merged.examples().empty()) {
-      Json ex = Json::object();
-      for (const auto& [cause, message] : merged.examples()) ex[cause] = message;
-      report["x-sioreplay-error-examples"] = std::move(ex);
-    }
-    if (interrupted) report["x-sioreplay-interrupted"] = true;
     out->write(dump_json(report));
     out->write("\n");
     if (auto st = out->commit(); !st) return report_error(st.error().message());
@@ -111,6 +137,9 @@ void add_report(CLI::App& app, int& exit_code) {
                 "Merge the reports (shards of one run: --shard I/N): counters summed, "
                 "histograms merged exactly, periods aligned");
   sub->add_option("-o,--output", a->output, "Write the (merged) report here");
+  sub->add_option("--html", a->html,
+                  "Write the (merged) report as an HTML page here: charts over time, summary, "
+                  "errors, scenarios, phases, the command line; self-contained");
   sub->footer("Percentiles of a merged report are those of the pooled data (the reports keep\n"
               "their histograms losslessly under x-sioreplay-histograms), not averages.\n"
               "Exit codes: 0 done, 1 unreadable or invalid report (the error names the file and\n"

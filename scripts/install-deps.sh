@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev llvm                      # fuzz preset: clang, libFuzzer, llvm-symbolizer
   time openssl                                       # /usr/bin/time for the benchmarks; test certificates
   dpkg-dev groff-base                                # cpack's Debian package (dpkg-shlibdeps); man page test
+  chromium                                           # renders the HTML report in a test (headless)
 )
 
 missing=()

@@ -1454,9 +1454,11 @@ awaitable<void> run_as(const UserEnv& env, const Scenario& scenario, Json vars,
   }
   if (cause.empty()) {
     env.metrics->count("vusers.completed");
+    env.metrics->count("vusers.completed_by_name." + scenario.name);
     env.metrics->record("vusers.session_length", since_us(scheduled));
   } else {
     env.metrics->count("vusers.failed");
+    env.metrics->count("vusers.failed_by_name." + scenario.name);
     env.metrics->count("errors." + cause);
   }
   --*env.active;
