@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -243,8 +244,7 @@ public:
     std::uint64_t id = 0;
     for (const Entry& e : index_) {
       line.resize(e.length);
-      if (std::fseek(file_, static_cast<long>(e.offset), SEEK_SET) != 0 ||
-          std::fread(line.data(), 1, e.length, file_) != e.length)
+      if (!read_at(e.offset, line))
         return fail(errc::io_error, "temporary file for the recording: read failed");
       const std::string numbered = R"({"kind":"session","id":)" + std::to_string(++id) + ",";
       if (line.compare(0, unnumbered.size(), unnumbered) == 0)
@@ -260,6 +260,20 @@ public:
   }
 
 private:
+  /// Exactly line.size() bytes at `offset`, read past stdio: a seek and a read through its
+  /// 1 MiB buffer would fill the whole buffer for every session.
+  bool read_at(std::uint64_t offset, std::string& line) const {
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::pread(::fileno(file_), line.data() + done, line.size() - done,
+                                static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      done += static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
   struct Entry {
     std::int64_t started_us;
     std::string sid;
