@@ -48,11 +48,6 @@ std::string number(double v) {
   return buf;
 }
 
-std::uint64_t counter_of(const Period& p, std::string_view name) {
-  const auto it = p.counters.find(name);
-  return it == p.counters.end() ? 0 : it->second;
-}
-
 } // namespace
 
 std::string prometheus_text(const Period& last, const Period& total, double elapsed_s) {
@@ -67,14 +62,13 @@ std::string prometheus_text(const Period& last, const Period& total, double elap
     out += family(name, "gauge", help) + " " + number(v) + "\n";
   };
 
-  const std::uint64_t created = counter_of(total, "vusers.created");
-  const std::uint64_t done =
-      counter_of(total, "vusers.completed") + counter_of(total, "vusers.failed");
+  const std::uint64_t created = counter(total, "vusers.created");
+  const std::uint64_t done = counter(total, "vusers.completed") + counter(total, "vusers.failed");
   gauge("sioreplay_elapsed_seconds", "Seconds since the run started", elapsed_s);
   gauge("sioreplay_vusers_active", "Users created and not yet completed or failed",
         static_cast<double>(created > done ? created - done : 0));
   gauge("sioreplay_emit_rate", "Emits per second in the last reporting period (10 s)",
-        static_cast<double>(counter_of(last, "socketio.emit")) / rate_seconds(last));
+        static_cast<double>(counter(last, "socketio.emit")) / rate_seconds(last));
 
   for (const auto& [name, value] : total.counters) {
     const std::string n =

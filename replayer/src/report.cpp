@@ -95,11 +95,6 @@ std::string ms_text(double ms) {
   return with_commas(whole) + "." + std::to_string(tenth);
 }
 
-std::uint64_t counter(const Period& p, const std::string& name) {
-  const auto it = p.counters.find(name);
-  return it == p.counters.end() ? 0 : it->second;
-}
-
 std::uint64_t error_total(const Period& p) {
   std::uint64_t n = 0;
   for (const auto& [name, v] : p.counters)
@@ -179,6 +174,11 @@ Result<Histogram> histogram_from_json(const Json& j, const std::string& where) {
 }
 
 } // namespace
+
+std::uint64_t counter(const Period& p, std::string_view name) {
+  const auto it = p.counters.find(name);
+  return it == p.counters.end() ? 0 : it->second;
+}
 
 double rate_seconds(const Period& p) {
   const std::int64_t span = p.last_ms - p.first_ms;

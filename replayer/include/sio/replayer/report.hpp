@@ -28,6 +28,9 @@ std::string summary_table(const Metrics& m, double elapsed_s);
 std::string progress_line(const Period& last, const Period& total, double elapsed_s,
                           double arrivals_s = 0);
 
+/// A counter of `p`, 0 when it never counted.
+std::uint64_t counter(const Period& p, std::string_view name);
+
 /// The seconds a period's rates are computed over: its active span (first to last metric),
 /// at least 1 s; a period whose metrics all share one instant counts as a whole 10 s period.
 double rate_seconds(const Period& p);
