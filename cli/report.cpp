@@ -5,8 +5,10 @@
 #include "sio/common/file_io.hpp"
 #include "sio/common/session_json.hpp"
 #include "sio/replayer/html_report.hpp"
+#include "sio/replayer/recorded.hpp"
 #include "sio/replayer/report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -60,8 +62,10 @@ int run_report(const ReportArgs& a) {
   }
   replayer::Metrics merged;
   bool interrupted = false, recorded = false;
-  Json run;              // the first report's x-sioreplay-run
-  Json recorded_section; // a single report's x-sioreplay-recorded
+  Json run;                            // the first report's x-sioreplay-run, merged below
+  double longest_s = 0;                // the longest run's elapsedSeconds
+  Json commands = Json::array();       // every report's command line
+  std::vector<Json> recorded_sections; // each report's x-sioreplay-recorded
   for (const auto& path : a.inputs) {
     auto file = InputFile::open(path);
     if (!file) return report_error(file.error().message());
@@ -79,9 +83,22 @@ int run_report(const ReportArgs& a) {
         if (message.is_string()) m->example(cause, message.get<std::string>());
     interrupted = interrupted || j.value("x-sioreplay-interrupted", false);
     recorded = recorded || j.contains("x-sioreplay-recorded");
-    if (const auto r = j.find(replayer::run_key); run.is_null() && r != j.end() && r->is_object())
-      run = *r;
-    if (const auto r = j.find("x-sioreplay-recorded"); r != j.end()) recorded_section = *r;
+    if (const auto r = j.find(replayer::run_key); r != j.end() && r->is_object()) {
+      if (run.is_null()) {
+        run = *r;
+      } else if (r->value("script", Json()) != run.value("script", Json()) ||
+                 r->value("scenarios", Json()) != run.value("scenarios", Json())) {
+        std::fprintf(stderr,
+                     "sioreplay report: warning: %s ran another script or scenarios than %s: "
+                     "not shards of one run?\n",
+                     path.c_str(), a.inputs.front().c_str());
+      }
+      if (const auto e = r->find("elapsedSeconds"); e != r->end() && e->is_number())
+        longest_s = std::max(longest_s, e->get<double>());
+      if (const auto c = r->find("command"); c != r->end()) commands.push_back(*c);
+    }
+    if (const auto r = j.find("x-sioreplay-recorded"); r != j.end())
+      recorded_sections.push_back(*r);
     merged.merge(*m);
   }
   const replayer::Period agg = merged.aggregate();
@@ -93,9 +110,25 @@ int run_report(const ReportArgs& a) {
       std::fprintf(stderr, "  errors.%s: %s\n", cause.c_str(), message.c_str());
   }
   if (interrupted) std::fprintf(stderr, "sioreplay report: a run was interrupted\n");
-  if (recorded && a.inputs.size() > 1)
-    std::fprintf(stderr, "sioreplay report: note: x-sioreplay-recorded (the per-session push "
-                         "comparison) is not merged\n");
+  Json recorded_section;
+  if (recorded_sections.size() == 1 && a.inputs.size() == 1) {
+    recorded_section = std::move(recorded_sections.front());
+  } else if (recorded) {
+    if (recorded_sections.size() != a.inputs.size())
+      return report_error("some reports are of a recorded-timing replay and some are not: not "
+                          "shards of one run");
+    auto r = replayer::merge_recorded_json(recorded_sections);
+    if (!r) return report_error(r.error().message());
+    recorded_section = std::move(*r);
+    const Json& p = recorded_section["pushes"];
+    std::fprintf(stderr,
+                 "Server events against the recording (merged): expected %llu, received %llu "
+                 "(missing %llu, extra %llu); %llu of %llu session(s) match\n",
+                 p["expected"].get<unsigned long long>(), p["received"].get<unsigned long long>(),
+                 p["missing"].get<unsigned long long>(), p["extra"].get<unsigned long long>(),
+                 p["matchingSessions"].get<unsigned long long>(),
+                 recorded_section["sessions"].get<unsigned long long>());
+  }
   Json report = replayer::report_json(merged);
   if (!merged.examples().empty()) {
     Json ex = Json::object();
@@ -104,11 +137,15 @@ int run_report(const ReportArgs& a) {
   }
   if (interrupted) report["x-sioreplay-interrupted"] = true;
   if (!run.is_null()) {
-    if (a.inputs.size() > 1) run["merged"] = a.inputs.size();
+    if (a.inputs.size() > 1) {
+      // The shards' lines differ only in --shard: the first stays `command`, all are kept.
+      run["merged"] = a.inputs.size();
+      run["elapsedSeconds"] = longest_s;
+      run["commands"] = std::move(commands);
+    }
     report[replayer::run_key] = std::move(run);
   }
-  if (a.inputs.size() == 1 && !recorded_section.is_null())
-    report["x-sioreplay-recorded"] = std::move(recorded_section);
+  if (!recorded_section.is_null()) report["x-sioreplay-recorded"] = std::move(recorded_section);
   if (html) {
     auto page = replayer::html_report(report);
     if (!page) return report_error(page.error().message());

@@ -146,6 +146,71 @@ Json recorded_json(const RecordedTiming& timing, double elapsed_s, const PushCom
   return j;
 }
 
+Result<Json> merge_recorded_json(const std::vector<Json>& parts) {
+  if (parts.empty()) return fail(errc::usage, "x-sioreplay-recorded: nothing to merge");
+  struct Merged {
+    SessionPushes s;
+    std::map<std::string, std::int64_t> net; ///< by push_key: expected - received
+  };
+  std::map<std::uint64_t, Merged> sessions;
+  RecordedTiming timing;
+  double elapsed_s = 0;
+  std::size_t session_count = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const Json& j = parts[i];
+    const auto bad = [&](const std::string& what) {
+      return fail(errc::bad_json,
+                  "x-sioreplay-recorded of report " + std::to_string(i + 1) + ": " + what);
+    };
+    try {
+      if (!j.is_object()) return bad("not an object");
+      const double speed = j.at("speed").get<double>();
+      const auto multiply = j.at("multiply").get<unsigned>();
+      const auto count = j.at("sessions").get<std::size_t>();
+      if (i == 0) {
+        timing.speed = speed;
+        timing.multiply = multiply;
+        timing.span_s = j.at("recordedSpanSeconds").get<double>();
+        timing.due_s = j.at("dueSeconds").get<double>();
+        session_count = count;
+      } else if (speed != timing.speed || multiply != timing.multiply || count != session_count) {
+        return bad("another recording or timing than the first report's (speed, multiply or "
+                   "number of sessions differ): not shards of one run");
+      }
+      elapsed_s = std::max(elapsed_s, j.at("elapsedSeconds").get<double>());
+      for (const Json& o : j.at("bySession")) {
+        Merged& m = sessions[o.at("id").get<std::uint64_t>()];
+        m.s.id = o.at("id").get<std::uint64_t>();
+        m.s.sid = o.at("sid").get<std::string>();
+        m.s.copies += o.at("copies").get<std::uint64_t>();
+        m.s.failed += o.at("failed").get<std::uint64_t>();
+        m.s.expected += o.at("expected").get<std::uint64_t>();
+        m.s.received += o.at("received").get<std::uint64_t>();
+        for (const auto& [k, n] : o.at("missing").items())
+          m.net[k] += static_cast<std::int64_t>(n.get<std::uint64_t>());
+        for (const auto& [k, n] : o.at("extra").items())
+          m.net[k] -= static_cast<std::int64_t>(n.get<std::uint64_t>());
+      }
+    } catch (const Json::exception& e) {
+      return bad(std::string("malformed (") + e.what() + ")");
+    }
+  }
+  PushComparison c;
+  for (auto& [id, m] : sessions) {
+    for (const auto& [k, n] : m.net) {
+      if (n > 0) m.s.missing[k] = static_cast<std::uint64_t>(n);
+      if (n < 0) m.s.extra[k] = static_cast<std::uint64_t>(-n);
+    }
+    c.expected += m.s.expected;
+    c.received += m.s.received;
+    for (const auto& [k, n] : m.s.missing) c.missing += n;
+    for (const auto& [k, n] : m.s.extra) c.extra += n;
+    if (m.s.matches()) ++c.matching;
+    c.sessions.push_back(std::move(m.s));
+  }
+  return recorded_json(timing, elapsed_s, c);
+}
+
 std::string recorded_summary(const RecordedTiming& timing, double elapsed_s,
                              const PushComparison& c, std::size_t max_rows) {
   std::string out;

@@ -144,5 +144,61 @@ TEST(RecordedTest, SummaryTableFoldsLargeCounterFamilies) {
   EXPECT_NE(table.find("socketio.push.news"), std::string::npos) << "small families stay";
 }
 
+TEST(RecordedTest, ShardsMergeBySessionAndMissingCancelsExtra) {
+  // Two shards of one run: session 1 ran once on each; shard A missed a "tick" that shard B got
+  // twice (their sum is right), session 2 ran only on shard B and missed a "news".
+  const auto part = [](double elapsed, Json sessions) {
+    return Json{{"speed", 2.0},
+                {"multiply", 2},
+                {"sessions", 2},
+                {"recordedSpanSeconds", 10.0},
+                {"dueSeconds", 5.0},
+                {"elapsedSeconds", elapsed},
+                {"bySession", std::move(sessions)}};
+  };
+  const auto session = [](int id, int copies, int expected, int received, Json missing,
+                          Json extra) {
+    return Json{{"id", id},
+                {"sid", "s" + std::to_string(id)},
+                {"copies", copies},
+                {"failed", 0},
+                {"expected", expected},
+                {"received", received},
+                {"missing", std::move(missing)},
+                {"extra", std::move(extra)}};
+  };
+  const Json a = part(5.5, Json::array({session(1, 1, 3, 2, {{"tick", 1}}, Json::object()),
+                                        session(2, 0, 0, 0, Json::object(), Json::object())}));
+  const Json b = part(6.0, Json::array({session(1, 1, 3, 4, Json::object(), {{"tick", 1}}),
+                                        session(2, 2, 4, 3, {{"news", 1}}, Json::object())}));
+  auto merged = merge_recorded_json({a, b});
+  ASSERT_TRUE(merged) << merged.error().message();
+  const Json& m = *merged;
+  EXPECT_EQ(m["sessions"], 2);
+  EXPECT_EQ(m["elapsedSeconds"], 6.0);
+  EXPECT_EQ(m["speed"], 2.0);
+  EXPECT_EQ(m["pushes"]["expected"], 10);
+  EXPECT_EQ(m["pushes"]["received"], 9);
+  EXPECT_EQ(m["pushes"]["missing"], 1);
+  EXPECT_EQ(m["pushes"]["extra"], 0);
+  EXPECT_EQ(m["pushes"]["matchingSessions"], 1);
+  ASSERT_EQ(m["bySession"].size(), 2U);
+  EXPECT_EQ(m["bySession"][0]["copies"], 2);
+  EXPECT_TRUE(m["bySession"][0]["missing"].empty());
+  EXPECT_TRUE(m["bySession"][0]["extra"].empty());
+  EXPECT_EQ(m["bySession"][1]["missing"]["news"], 1);
+
+  // Not shards of one run, or not the shape written by recorded_json: errors naming the part.
+  Json other = b;
+  other["multiply"] = 3;
+  auto bad = merge_recorded_json({a, other});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("report 2"), std::string::npos) << bad.error().message();
+  Json broken = b;
+  broken["bySession"][0]["copies"] = "two";
+  EXPECT_FALSE(merge_recorded_json({a, broken}));
+  EXPECT_FALSE(merge_recorded_json({}));
+}
+
 } // namespace
 } // namespace sio::replayer

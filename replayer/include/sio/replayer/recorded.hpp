@@ -65,6 +65,13 @@ PushComparison compare_pushes(const Recording& rec, const std::map<std::string, 
 /// The comparison as the report's "x-sioreplay-recorded" member, with the timing.
 Json recorded_json(const RecordedTiming& timing, double elapsed_s, const PushComparison& c);
 
+/// Merges the "x-sioreplay-recorded" members of the reports of shards of one recorded-timing
+/// run (`report --merge`): per session copies, failures, expected and received events summed,
+/// missing and extra recomputed from the summed difference per event (one shard's missing
+/// event and another's extra one cancel out), totals recomputed, the longest elapsed time.
+/// Reports of different recordings or timings (speed, multiply, sessions) are an error.
+Result<Json> merge_recorded_json(const std::vector<Json>& parts);
+
 /// Human-readable lines for stderr: timing, totals, and up to `max_rows` sessions that differ.
 std::string recorded_summary(const RecordedTiming& timing, double elapsed_s,
                              const PushComparison& c, std::size_t max_rows = 10);
