@@ -16,7 +16,10 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <string_view>
+#include <sys/ioctl.h>
 #include <tuple>
 #include <unistd.h>
 
@@ -39,6 +42,7 @@ struct ReplayArgs {
   std::string environment;
   std::string target;
   bool quiet = false;
+  std::string live = "auto"; ///< --live: auto (on a terminal), on, off (plain lines)
   replayer::EngineOptions engine;
   bool no_cookie_jar = false;
   double speed = 1.0;
@@ -49,6 +53,50 @@ struct ReplayArgs {
   std::string shard;
   int metrics_port = -1; ///< -1: no metrics endpoint
   std::string metrics_address = "127.0.0.1";
+};
+
+/// The live display on a terminal: replayer::live_display's lines redrawn in place every
+/// second (cursor up, erase line), each cut to the terminal's width so none wraps.
+class LiveDisplay {
+public:
+  explicit LiveDisplay(double arrivals_s) : arrivals_s_(arrivals_s) {}
+
+  void show(const replayer::Period& last, const replayer::Period& total, double elapsed,
+            bool ended = false) {
+    replayer::LiveRates rates;
+    const double dt = elapsed - prev_elapsed_;
+    const auto rate = [&](const char* name, std::uint64_t& prev) {
+      const std::uint64_t now = replayer::counter(total, name);
+      const double r = dt > 0 && now >= prev ? static_cast<double>(now - prev) / dt : 0.0;
+      prev = now;
+      return r;
+    };
+    rates.emits = rate("socketio.emit", prev_emits_);
+    rates.pushes = rate("socketio.push", prev_pushes_);
+    rates.http = rate("http.requests", prev_http_);
+    prev_elapsed_ = elapsed;
+
+    std::size_t columns = 80;
+    winsize ws{};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1) columns = ws.ws_col;
+    std::string out;
+    if (drawn_ != 0) out += "\x1b[" + std::to_string(drawn_) + "F"; // back to the block's top
+    const auto lines = replayer::live_display(last, total, elapsed, arrivals_s_, rates, ended);
+    for (const auto& line : lines) {
+      out += "\x1b[2K"; // erase the old line
+      out.append(line, 0, columns - 1);
+      out += '\n';
+    }
+    drawn_ = lines.size();
+    std::fputs(out.c_str(), stderr);
+    std::fflush(stderr);
+  }
+
+private:
+  double arrivals_s_;
+  std::size_t drawn_ = 0;
+  double prev_elapsed_ = 0;
+  std::uint64_t prev_emits_ = 0, prev_pushes_ = 0, prev_http_ = 0;
 };
 
 /// A recording, HAR or capture given instead of a scenario, replayed with its own timing: one
@@ -205,12 +253,20 @@ int run_replay(ReplayArgs& a) {
   }
   double arrivals_s = 0; // when the phases' arrivals end: the live line's time left
   for (const auto& ph : script->phases) arrivals_s += ph.duration_s;
+  const bool live =
+      !a.quiet && (a.live == "on" ||
+                   (a.live == "auto" && ::isatty(STDERR_FILENO) && std::getenv("TERM") != nullptr &&
+                    std::string_view(std::getenv("TERM")) != "dumb"));
+  auto display = std::make_shared<LiveDisplay>(arrivals_s);
+  if (live) a.engine.progress_interval_s = 1;
   if (!a.quiet || metrics)
-    a.engine.progress = [quiet = a.quiet, m = metrics.get(),
+    a.engine.progress = [quiet = a.quiet, live, display, m = metrics.get(),
                          arrivals_s](const replayer::Period& last, const replayer::Period& total,
                                      double elapsed) {
       if (m) m->update(last, total, elapsed);
-      if (!quiet)
+      if (live)
+        display->show(last, total, elapsed);
+      else if (!quiet)
         std::fprintf(stderr, "%s\n",
                      replayer::progress_line(last, total, elapsed, arrivals_s).c_str());
     };
@@ -239,6 +295,11 @@ int run_replay(ReplayArgs& a) {
   if (!result) {
     std::fprintf(stderr, "sioreplay replay: error: %s\n", result.error().message().c_str());
     return exit_failure;
+  }
+  if (live) { // the display's last state: the end of the run
+    const replayer::Metrics& m = result->metrics;
+    display->show(m.periods().empty() ? replayer::Period{} : m.periods().rbegin()->second,
+                  m.aggregate(), result->elapsed_s, true);
   }
   std::fputs(replayer::summary_table(result->metrics, result->elapsed_s).c_str(), stderr);
   if (!result->metrics.examples().empty()) {
@@ -359,7 +420,12 @@ void add_replay(CLI::App& app, int& exit_code) {
                   "Also trust the CA certificates in this PEM file (https/wss targets)")
       ->check(CLI::ExistingFile);
   sub->add_option("--seed", a->engine.seed, "Random seed for variables, payload rows, scenarios");
-  sub->add_flag("-q,--quiet", a->quiet, "No live progress line");
+  sub->add_flag("-q,--quiet", a->quiet, "No live progress");
+  sub->add_option("--live", a->live,
+                  "Live progress: on a terminal (auto) a display redrawn in place every second; "
+                  "'off': a plain line every 10 s, as when stderr is not a terminal")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->default_str("auto");
   sub->footer(
       "Every user keeps its own cookie jar: the load balancer's Set-Cookie (route, AWSALB,\n"
       "SERVERID, ...) is sent back on every polling request and on the websocket upgrade,\n"

@@ -261,7 +261,9 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   RunResult result;
   const auto start = opt.start_at ? std::max(*opt.start_at, Clock::now()) : Clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
-  auto next_progress = start + std::chrono::seconds(10);
+  const auto progress_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(std::clamp(opt.progress_interval_s, 0.1, 3600.0)));
+  auto next_progress = start + progress_every;
   Period last_total;
 
   // Snapshot of all workers' metrics, taken on each worker's own thread.
@@ -282,12 +284,12 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     Period last = m.periods().empty() ? Period{} : m.periods().rbegin()->second;
     opt.progress(last, total, elapsed());
   };
-  // The live line every 10 s, also when a wait ends exactly at its time (the last arrival of
-  // a 10 s run, whose users end at once, must not skip the 10 s line).
+  // The live line every 10 s (or progress_interval_s), also when a wait ends exactly at its
+  // time (the last arrival of a 10 s run, whose users end at once, must not skip the 10 s line).
   const auto progress_due = [&] {
     if (Clock::now() < next_progress) return;
     report_progress();
-    next_progress += std::chrono::seconds(10);
+    next_progress += progress_every;
   };
   const auto wait_until = [&](Clock::time_point t) {
     while (Clock::now() < t) {

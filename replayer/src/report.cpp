@@ -435,4 +435,74 @@ std::string progress_line(const Period& last, const Period& total, double elapse
   return out;
 }
 
+std::vector<std::string> live_display(const Period& last, const Period& total, double elapsed_s,
+                                      double arrivals_s, const LiveRates& rates, bool ended) {
+  const std::uint64_t created = counter(total, "vusers.created");
+  const std::uint64_t completed = counter(total, "vusers.completed");
+  const std::uint64_t failed = counter(total, "vusers.failed");
+  const std::uint64_t done = completed + failed;
+  const std::uint64_t active = created > done ? created - done : 0;
+  const auto per_s = [](double v) {
+    return with_commas(static_cast<std::uint64_t>(std::llround(std::max(0.0, v)))) + "/s";
+  };
+  std::vector<std::string> lines;
+
+  // Time, and a bar for the arrivals' share of the run when its length is known.
+  std::string head = "elapsed  " + format("%.0f", std::max(0.0, elapsed_s)) + " s";
+  if (ended) {
+    head += "   run ended";
+  } else if (arrivals_s > 0) {
+    const double frac = std::clamp(elapsed_s / arrivals_s, 0.0, 1.0);
+    constexpr int width = 24;
+    const int filled = static_cast<int>(std::lround(frac * width));
+    head += "   arrivals [" + std::string(static_cast<std::size_t>(filled), '#') +
+            std::string(static_cast<std::size_t>(width - filled), '.') + "] " +
+            format("%3.0f", frac * 100.0) + " %";
+    const auto left = static_cast<long long>(std::ceil(arrivals_s - elapsed_s));
+    head += left > 0 ? "   end in " + with_commas(static_cast<std::uint64_t>(left)) + " s"
+                     : std::string("   done: waiting for users to finish");
+  }
+  lines.push_back(std::move(head));
+  lines.push_back("users    active " + with_commas(active) + "   created " + with_commas(created) +
+                  "   completed " + with_commas(completed) + "   failed " + with_commas(failed));
+  std::string traffic = "traffic  emits " + per_s(rates.emits) + "   pushes " + per_s(rates.pushes);
+  if (counter(total, "http.requests") != 0) traffic += "   http " + per_s(rates.http);
+  lines.push_back(std::move(traffic));
+
+  // Latency of this period: the first of these that has values, p50/p95/p99.
+  std::string latency = "latency  ";
+  bool any = false;
+  for (const auto& [name, label] :
+       {std::pair{"socketio.ack_time", "ack"}, std::pair{"socketio.response_time", "response"},
+        std::pair{"socketio.connect_time", "connect"},
+        std::pair{"engineio.handshake_time", "handshake"}}) {
+    const auto it = last.histograms.find(name);
+    if (it == last.histograms.end() || it->second.count() == 0) continue;
+    const Histogram& h = it->second;
+    if (any) latency += "   ";
+    latency += std::string(label) + " p50/p95/p99 ";
+    latency += ms_text(us_to_ms(static_cast<double>(h.percentile(0.5)))) + "/" +
+               ms_text(us_to_ms(static_cast<double>(h.percentile(0.95)))) + "/" +
+               ms_text(us_to_ms(static_cast<double>(h.percentile(0.99)))) + " ms";
+    any = true;
+    if (latency.size() > 60) break; // two kinds fit a laptop's terminal
+  }
+  if (!any) latency += "-";
+  lines.push_back(std::move(latency));
+
+  // Errors: the total, then the most frequent causes.
+  std::vector<std::pair<std::uint64_t, std::string>> causes;
+  for (const auto& [name, n] : total.counters)
+    if (name.rfind("errors.", 0) == 0) causes.emplace_back(n, name.substr(7));
+  std::sort(causes.begin(), causes.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::string errors = "errors   " + with_commas(error_total(total));
+  for (std::size_t i = 0; i < causes.size() && i < 3; ++i)
+    errors += (i == 0 ? ": " : ", ") + causes[i].second + " " + with_commas(causes[i].first);
+  if (causes.size() > 3) errors += ", ...";
+  lines.push_back(std::move(errors));
+  return lines;
+}
+
 } // namespace sio::replayer

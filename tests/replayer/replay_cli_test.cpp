@@ -104,6 +104,58 @@ TEST_F(ReplayCli, RecordingReplaysWithItsTimingAndComparesPushes) {
   EXPECT_EQ(x["pushes"]["missing"], x["pushes"]["expected"]);
 }
 
+TEST_F(ReplayCli, ShardsOfARecordingMergeTheirComparisonAndRunSections) {
+  // The recording in two shards (closed port: every user fails fast), merged: one comparison of
+  // the 20 sessions with both shards' copies, equal to an unsharded run's; x-sioreplay-run keeps
+  // both command lines and the longer run's time.
+  const std::string capture = std::string(SIO_SOURCE_DIR) + "/samples/pcap/b8/b8.pcap";
+  for (const std::string shard : {"0", "1"})
+    ASSERT_EQ(run("replay " + capture + " --speed 20 --multiply 2 --target http://127.0.0.1:9" +
+                  " --shard " + shard + "/2 -q -o " + at("shard" + shard + ".json"))
+                  .code,
+              0);
+  ASSERT_EQ(run("replay " + capture + " --speed 20 --multiply 2 --target http://127.0.0.1:9" +
+                " -q -o " + at("whole.json"))
+                .code,
+            0);
+  const CliRun m = run("report --merge " + at("shard0.json") + " " + at("shard1.json") + " -o " +
+                       at("merged.json"));
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_NE(m.err.find("Server events against the recording (merged): expected "),
+            std::string::npos)
+      << m.err;
+  const Json merged = Json::parse(test::slurp(dir_ / "merged.json"));
+  const Json whole = Json::parse(test::slurp(dir_ / "whole.json"));
+  const Json& x = merged["x-sioreplay-recorded"];
+  EXPECT_EQ(x["sessions"], 20);
+  ASSERT_EQ(x["bySession"].size(), 20u);
+  for (std::size_t i = 0; i < 20; ++i) {
+    EXPECT_EQ(x["bySession"][i]["copies"], 2) << i;
+    EXPECT_EQ(x["bySession"][i]["expected"],
+              whole["x-sioreplay-recorded"]["bySession"][i]["expected"])
+        << i;
+  }
+  EXPECT_EQ(x["pushes"], whole["x-sioreplay-recorded"]["pushes"]);
+  const Json& run_section = merged["x-sioreplay-run"];
+  EXPECT_EQ(run_section["merged"], 2);
+  ASSERT_EQ(run_section["commands"].size(), 2u);
+  EXPECT_NE(run_section["commands"][1].dump().find("1/2"), std::string::npos);
+  const Json s0 = Json::parse(test::slurp(dir_ / "shard0.json"));
+  const Json s1 = Json::parse(test::slurp(dir_ / "shard1.json"));
+  EXPECT_EQ(run_section["elapsedSeconds"],
+            std::max(s0["x-sioreplay-run"]["elapsedSeconds"].get<double>(),
+                     s1["x-sioreplay-run"]["elapsedSeconds"].get<double>()));
+
+  // A recorded-timing shard merged with a scenario's report: not shards of one run.
+  closed_port_scenario("duration: 1\n      arrivalCount: 1");
+  ASSERT_EQ(run("replay " + at("s.yml") + " -q -o " + at("scenario.json")).code, 0);
+  const CliRun mixed = run("report --merge " + at("shard0.json") + " " + at("scenario.json") +
+                           " -o " + at("mixed.json"));
+  EXPECT_EQ(mixed.code, 1) << mixed.err;
+  EXPECT_NE(mixed.err.find("not shards of one run"), std::string::npos) << mixed.err;
+  EXPECT_FALSE(fs::exists(dir_ / "mixed.json"));
+}
+
 TEST_F(ReplayCli, UnreachableTargetCountsFailedUsers) {
   // Port 9 (discard) on loopback: nothing listens, every user fails with a counted cause.
   closed_port_scenario("duration: 1\n      arrivalCount: 3");
@@ -187,6 +239,44 @@ TEST_F(ReplayCli, ReportErrorsNameTheFile) {
   const CliRun missing = run("report " + at("nothing.json"));
   EXPECT_EQ(missing.code, 1) << missing.err;
   EXPECT_NE(missing.err.find("nothing.json"), std::string::npos) << missing.err;
+}
+
+TEST_F(ReplayCli, LiveDisplayRedrawsInPlaceOnATerminal) {
+  // 3 s of arrivals against a closed port. --live on: the display's block (5 lines) is drawn,
+  // then redrawn from its top (ESC [5F) with each line erased first (ESC [2K), about every
+  // second; the summary follows it. --live off: the plain 10 s lines, no escape sequences.
+  closed_port_scenario("duration: 3\n      arrivalRate: 2");
+  const CliRun on = run("replay " + at("s.yml") + " --live on");
+  EXPECT_EQ(on.code, 0) << on.err;
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_GE(count(on.err, "\x1b[5F"), 1U) << on.err;
+  EXPECT_GE(count(on.err, "\x1b[2Kusers    active "), 2U) << on.err;
+  EXPECT_NE(on.err.find("\x1b[2Kerrors   "), std::string::npos) << on.err;
+  EXPECT_NE(on.err.find("connect_refused"), std::string::npos) << on.err;
+  EXPECT_LT(on.err.rfind("\x1b[2K"), on.err.find("Summary after")) << on.err;
+
+  const CliRun off = run("replay " + at("s.yml") + " --live off");
+  EXPECT_EQ(off.code, 0) << off.err;
+  EXPECT_EQ(off.err.find('\x1b'), std::string::npos) << off.err;
+  // auto, with stderr a file (this test's): plain output too.
+  const CliRun piped = run("replay " + at("s.yml"));
+  EXPECT_EQ(piped.err.find('\x1b'), std::string::npos) << piped.err;
+
+  // auto on a real terminal: util-linux's script(1) gives the run a pseudo-terminal.
+  if (std::system("command -v script >/dev/null 2>&1") == 0) {
+    const std::string cmd = "script -qec \"TERM=xterm '" + test::cli_path() + "' replay '" +
+                            (dir_ / "s.yml").string() + "'\" /dev/null >'" +
+                            (dir_ / "tty.out").string() + "' 2>&1 </dev/null";
+    const int status = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    const std::string out = test::slurp(dir_ / "tty.out");
+    EXPECT_NE(out.find("\x1b[2Kusers    active "), std::string::npos) << out;
+  }
+  EXPECT_EQ(run("replay " + at("s.yml") + " --live sometimes").code, 2);
 }
 
 } // namespace

@@ -277,4 +277,37 @@ TEST(Report, ProgressLine) {
             "errors 0 | arrivals done");
 }
 
+TEST(Report, LiveDisplayLines) {
+  Metrics m;
+  m.count("vusers.created", 1200, t0 + 1000);
+  m.count("vusers.completed", 390, t0 + 2000);
+  m.count("vusers.failed", 10, t0 + 2000);
+  m.count("errors.connect_refused", 7, t0 + 2000);
+  m.count("errors.ping_timeout", 3, t0 + 2000);
+  for (int i = 0; i < 100; ++i) m.record("socketio.ack_time", 1000 + 100 * i, t0 + 5000);
+  m.record("socketio.connect_time", 2500, t0 + 5000);
+  const Period last = m.periods().at(t0);
+  const auto lines = sio::replayer::live_display(last, m.aggregate(), 23.2, 60,
+                                                 {.emits = 1234.4, .pushes = 2000, .http = 0});
+  ASSERT_EQ(lines.size(), 5U);
+  EXPECT_EQ(lines[0], "elapsed  23 s   arrivals [#########...............]  39 %   end in 37 s");
+  EXPECT_EQ(lines[1], "users    active 800   created 1,200   completed 390   failed 10");
+  EXPECT_EQ(lines[2], "traffic  emits 1,234/s   pushes 2,000/s");
+  EXPECT_EQ(lines[3].rfind("latency  ack p50/p95/p99 ", 0), 0U) << lines[3];
+  EXPECT_NE(lines[3].find("connect p50/p95/p99 2.5/2.5/2.5 ms"), std::string::npos) << lines[3];
+  EXPECT_EQ(lines[4], "errors   10: connect_refused 7, ping_timeout 3");
+  for (const auto& l : lines) EXPECT_EQ(l.find('\n'), std::string::npos);
+
+  // Nothing measured yet, no known end; after the arrivals, the wait for the last users.
+  const auto empty = sio::replayer::live_display(Period{}, Period{}, 0, 0, {});
+  EXPECT_EQ(empty[0], "elapsed  0 s");
+  EXPECT_EQ(empty[3], "latency  -");
+  EXPECT_EQ(empty[4], "errors   0");
+  EXPECT_NE(sio::replayer::live_display(Period{}, Period{}, 70, 60, {})[0].find(
+                "[########################] 100 %   done: waiting for users to finish"),
+            std::string::npos);
+  EXPECT_EQ(sio::replayer::live_display(Period{}, Period{}, 70.4, 60, {}, true)[0],
+            "elapsed  70 s   run ended");
+}
+
 } // namespace

@@ -57,8 +57,11 @@ struct EngineOptions {
   /// When set: arrivals are timed from this instant (steady clock, shared by the processes of
   /// one machine) instead of from the call, so local shards start together.
   std::optional<std::chrono::steady_clock::time_point> start_at;
-  /// Called about every 10 s with the last period and the totals so far (on the caller's thread).
+  /// Called about every `progress_interval_s` with the current period (partial) and the totals
+  /// so far (on the caller's thread).
   std::function<void(const Period& last, const Period& total, double elapsed_s)> progress;
+  /// 10 s: a plain line per reporting period; the terminal's live display asks for 1 s.
+  double progress_interval_s = 10;
 };
 
 /// What a run produced.

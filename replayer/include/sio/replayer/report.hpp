@@ -7,6 +7,7 @@
 #include "sio/replayer/metrics.hpp"
 
 #include <string>
+#include <vector>
 
 namespace sio::replayer {
 
@@ -27,6 +28,19 @@ std::string summary_table(const Metrics& m, double elapsed_s);
 /// `arrivals_s` > 0: when the phases' arrivals end (seconds from the start), for the time left.
 std::string progress_line(const Period& last, const Period& total, double elapsed_s,
                           double arrivals_s = 0);
+
+/// Per-second rates for the live display, measured by its caller between two refreshes.
+struct LiveRates {
+  double emits = 0, pushes = 0, http = 0;
+};
+
+/// The terminal's live display, redrawn in place about every second: a few lines (no line
+/// breaks inside) for the run so far. `last` is the current reporting period (its latency
+/// percentiles), `total` the totals, `arrivals_s` when the phases' arrivals end (0: unknown);
+/// `ended`: the run is over (its last state, shown above the summary).
+std::vector<std::string> live_display(const Period& last, const Period& total, double elapsed_s,
+                                      double arrivals_s, const LiveRates& rates,
+                                      bool ended = false);
 
 /// A counter of `p`, 0 when it never counted.
 std::uint64_t counter(const Period& p, std::string_view name);
