@@ -3,8 +3,9 @@
 # warnings as errors, runs the whole suite (unit tests, the sample captures against their truth,
 # the CLI end to end, integration tests against the sample app behind HAProxy and real
 # Artillery), then every libFuzzer target for 10 s on its seeds plus the regression inputs
-# (clang, fuzz preset), then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-# Set SIO_SKIP_FUZZ=1 / SIO_SKIP_SANITIZERS=1 to skip the fuzz / sanitizer pass.
+# (clang, fuzz preset), then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer,
+# then the multi-worker replayer's tests (unit and integration) under ThreadSanitizer.
+# Set SIO_SKIP_FUZZ=1 / SIO_SKIP_SANITIZERS=1 to skip the fuzz / both sanitizer passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -31,4 +32,15 @@ if [ "${SIO_SKIP_SANITIZERS:-0}" != 1 ]; then
   # sanitizer build) run once, in the dev pass.
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --preset asan-ubsan -j"$jobs" --label-exclude 'peers|deb'
+fi
+
+if [ "${SIO_SKIP_SANITIZERS:-0}" != 1 ]; then
+  # The replayer is the multi-threaded part (workers, --processes, the metrics server's thread):
+  # its unit tests and the integration tests labelled `replayer` run under TSan. Only those
+  # targets are built.
+  echo "== build (tsan preset) the replayer and its tests; run them under ThreadSanitizer"
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan --target sioreplay replayer_tests -- -j"$jobs"
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --preset tsan -j"$jobs" -L replayer
 fi
