@@ -1,5 +1,6 @@
 #include "sio/converter/converter.hpp"
 
+#include "sio/common/secrets.hpp"
 #include "sio/common/session_json.hpp"
 #include "sio/common/url.hpp"
 
@@ -76,14 +77,6 @@ std::string var_name(std::string_view prefix, std::string_view name) {
   std::string out(prefix);
   for (const char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) != 0) ? c : '_';
   return out;
-}
-
-bool looks_secret(std::string_view name) {
-  const std::string n = lower(name);
-  for (const char* w : {"token", "auth", "secret", "password", "passwd", "key", "jwt", "session",
-                        "sig", "credential", "bearer", "cookie"})
-    if (n.find(w) != std::string::npos) return true;
-  return false;
 }
 
 /// A scalar as text for the CSV / Cookie header.
@@ -329,14 +322,6 @@ std::string plural(std::size_t n, const std::string& word) {
 }
 
 } // namespace
-
-bool is_known_sticky_cookie(std::string_view name) noexcept {
-  for (const char* n : {"route", "INGRESSCOOKIE", "AWSALB", "AWSALBCORS", "AWSELB", "AWSALBTG",
-                        "AWSALBTGCORS", "SERVERID", "ARRAffinity", "ARRAffinitySameSite", "__cflb",
-                        "GCLB", "BIGipServer", "JSESSIONID_ROUTE", "sticky"})
-    if (name == n) return true;
-  return name.rfind("BIGipServer", 0) == 0; // F5: BIGipServer<pool>
-}
 
 Result<Conversion> convert(const Recording& rec, const ConvertOptions& opt) {
   if (rec.sessions.empty())

@@ -45,9 +45,6 @@ struct Conversion {
   std::size_t steps = 0;
 };
 
-/// Names that are known load-balancer affinity cookies.
-bool is_known_sticky_cookie(std::string_view name) noexcept;
-
 /// Converts. Fails when the recording holds no session that Artillery can replay.
 Result<Conversion> convert(const Recording& rec, const ConvertOptions& options);
 
