@@ -66,6 +66,8 @@ int finish_record(const RecordArgs& args, AtomicOutput& out, const std::string& 
     if (auto st = timeline.out->commit(); !st) return record_error(st.error());
   if (!args.quiet) {
     std::string text = summary;
+    if (args.options.redact.enabled)
+      text += "  --redact: secrets replaced by [redacted:...] markers (docs/recording.md)\n";
     if (args.output != "-") text += "  wrote " + args.output + "\n";
     if (timeline.out) {
       text += "  wrote " + args.html + " (timeline of " + std::to_string(timeline.page.sessions()) +
@@ -195,6 +197,20 @@ void add_record(CLI::App& app, int& exit_code) {
   sub->add_option("--html", args->html,
                   "Also write a timeline page of each session's messages (who sent what, when, "
                   "acks linked to their emits): one self-contained HTML file");
+  auto* redact = sub->add_flag(
+      "--redact", args->options.redact.enabled,
+      "Replace secrets by [redacted:HASH] markers (equal secrets, equal markers): Authorization "
+      "and secret-looking headers, cookies other than the sticky-session ones, CONNECT auth "
+      "payloads, secret-looking JSON fields and query parameters. Off by default: a recording "
+      "feeds replay, which needs the real values");
+  sub->add_option("--redact-field", args->options.redact.fields,
+                  "With --redact: also redact JSON fields, headers and query parameters of this "
+                  "name (any case; repeatable)")
+      ->needs(redact);
+  sub->add_option("--keep-cookie", args->options.redact.keep_cookies,
+                  "With --redact: keep this cookie's value too (repeatable; the sticky-session "
+                  "cookies route, AWSALB*, SERVERID, ... are always kept)")
+      ->needs(redact);
   sub->add_flag("-q,--quiet", args->quiet, "Do not print the summary on standard error");
   sub->footer(
       "The summary (inputs, sessions, messages by type, diagnostics) goes to standard error,\n"
@@ -205,7 +221,10 @@ void add_record(CLI::App& app, int& exit_code) {
       "the damage listed in the diagnostics.\n"
       "Captures are decoded session by session as sessions end (memory stays flat on big\n"
       "files); a live capture announces each ended session on stderr and flushes every open\n"
-      "one at SIGINT/SIGTERM. See docs/pcap.md.");
+      "one at SIGINT/SIGTERM. See docs/pcap.md.\n"
+      "Secrets: a recording keeps what the browser sent (tokens, cookies) unless --redact is\n"
+      "given; keys from --keylog are never written anywhere. `sioreplay convert` moves secrets\n"
+      "to a payload CSV by default.");
   sub->callback([args, &exit_code] { exit_code = run_record(*args); });
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 namespace sio::recorder {
@@ -195,8 +196,8 @@ constexpr std::size_t spool_buffer_size = std::size_t{1} << 20;
 
 class Spool final : public SessionBuilder::Sink {
 public:
-  Spool(const RecordOptions& options, RecordingTotals& totals)
-      : options_(options), totals_(totals), file_(std::tmpfile()),
+  Spool(const RecordOptions& options, RecordingTotals& totals, Redactor* redactor)
+      : options_(options), totals_(totals), redactor_(redactor), file_(std::tmpfile()),
         buffer_(std::make_unique<char[]>(spool_buffer_size)) {
     // Sessions are spilled a line at a time: a 1 MiB buffer keeps write(2) calls few.
     if (file_) std::setvbuf(file_, buffer_.get(), _IOFBF, spool_buffer_size);
@@ -218,6 +219,7 @@ public:
       ++totals_.not_written;
       return;
     }
+    if (redactor_) redactor_->redact(s);
     if (options_.on_session_end) options_.on_session_end(s);
     totals_.add(s);
     line_.clear();
@@ -281,6 +283,7 @@ private:
   };
   const RecordOptions& options_;
   RecordingTotals& totals_;
+  Redactor* redactor_; ///< --redact, or null
   std::FILE* file_;
   std::unique_ptr<char[]> buffer_; ///< file_'s stdio buffer
   bool failed_ = false;
@@ -315,6 +318,11 @@ Result<Recording> record(const RecordOptions& options, std::vector<InputStats>& 
   ReadCounts counts;
   if (auto s = read_inputs(options, builder, stats, counts); !s) return fail(std::move(s).error());
   Recording rec = builder.finish(sources_of(options));
+  if (options.redact.enabled) {
+    Redactor redactor(options.redact);
+    for (auto& s : rec.sessions) redactor.redact(s);
+    redactor.redact(rec.diagnostics);
+  }
   if (rec.sessions.empty()) return nothing_found(options, counts, rec.diagnostics);
   return rec;
 }
@@ -324,12 +332,15 @@ Result<RecordingTotals> record_to(const RecordOptions& options, AtomicOutput& ou
   SessionBuilder builder;
   ReadCounts counts;
   RecordingTotals totals;
-  Spool spool(options, totals);
+  std::optional<Redactor> redactor;
+  if (options.redact.enabled) redactor.emplace(options.redact);
+  Spool spool(options, totals, redactor ? &*redactor : nullptr);
   if (!spool.ok()) return fail(errc::io_error, "cannot create a temporary file for the recording");
   const auto enough = [&spool] { return spool.full(); };
   if (auto s = read_inputs(options, builder, stats, counts, &spool, enough); !s)
     return fail(std::move(s).error());
   totals.diagnostics = builder.take_diagnostics();
+  if (redactor) redactor->redact(totals.diagnostics);
   if (spool.count() == 0) return nothing_found(options, counts, totals.diagnostics);
   if (auto s = spool.write(out, sources_of(options)); !s) return fail(std::move(s).error());
   return totals;

@@ -114,6 +114,31 @@ TEST_F(RecordCli, InputIsNeverModified) {
   EXPECT_EQ(fs::last_write_time(test::sample("har/a2/devtools.har")), mtime);
 }
 
+TEST_F(RecordCli, RedactReplacesSecretsKeepsStickyAndIsOffByDefault) {
+  const fs::path plain = dir_ / "plain.jsonl", red = dir_ / "red.jsonl";
+  const std::string har = "'" + test::sample("har/a2/devtools.har") + "'";
+  ASSERT_EQ(run("record " + har + " -q -o '" + plain.string() + "'").code, 0);
+  const CliRun r = run("record " + har + " --redact --redact-field text --keep-cookie theme -o '" +
+                       red.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("--redact: secrets replaced"), std::string::npos) << r.err;
+  const std::string p = slurp(plain), t = slurp(red);
+  EXPECT_NE(p.find("secret-abc"), std::string::npos); // off by default: a recording feeds replay
+  EXPECT_NE(p.find("42832d447d143d40"), std::string::npos);
+  for (const char* secret : {"secret-abc", "wrong-token", "42832d447d143d40", "\"ack me\""})
+    EXPECT_EQ(t.find(secret), std::string::npos) << secret;
+  EXPECT_NE(t.find(R"("name":"route","value":"s)"), std::string::npos);     // sticky: kept
+  EXPECT_NE(t.find(R"("name":"theme","value":"dark")"), std::string::npos); // --keep-cookie
+  EXPECT_NE(t.find(R"("token":"[redacted:)"), std::string::npos);
+  // The redacted recording is still a recording the converter takes.
+  const CliRun c = run("convert '" + red.string() + "' -o '" + (dir_ / "s.yml").string() + "'");
+  EXPECT_EQ(c.code, 0) << c.err;
+  EXPECT_EQ(slurp(dir_ / "s.csv").find("secret-abc"), std::string::npos);
+  // --redact-field and --keep-cookie mean nothing without --redact.
+  EXPECT_EQ(
+      run("record " + har + " --redact-field x -o '" + (dir_ / "x.jsonl").string() + "'").code, 2);
+}
+
 } // namespace
 } // namespace sio
 

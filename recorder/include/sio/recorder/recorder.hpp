@@ -4,6 +4,7 @@
 #include "sio/common/session.hpp"
 #include "sio/recorder/har_reader.hpp"
 #include "sio/recorder/pcap_reader.hpp"
+#include "sio/recorder/redact.hpp"
 
 #include "sio/common/file_io.hpp"
 
@@ -31,8 +32,11 @@ struct RecordOptions {
   std::uint64_t max_sessions = 0; ///< captures: stop once this many sessions ended (0 = no limit)
   /// Captures: a session silent this long (capture time) has ended, even without a close.
   double session_idle_s = 120;
-  /// Streaming: called with each session as it ends (e.g. a line on stderr in live capture).
+  /// Streaming: called with each session as it ends (e.g. a line on stderr in live capture),
+  /// after redaction.
   std::function<void(const Session&)> on_session_end;
+  /// --redact: secrets replaced by markers in every session and diagnostic (redact.hpp).
+  RedactOptions redact;
 };
 
 /// Per-input counts, for the summary.
