@@ -419,6 +419,10 @@ void add_replay(CLI::App& app, int& exit_code) {
   sub->add_option("--ca-file", a->engine.ca_file,
                   "Also trust the CA certificates in this PEM file (https/wss targets)")
       ->check(CLI::ExistingFile);
+  sub->add_option("--allow-host", a->engine.allow_hosts,
+                  "Let HTTP steps go to this host too (HOST: any port, or HOST:PORT; "
+                  "repeatable). Otherwise users connect only to the target")
+      ->type_name("HOST[:PORT]");
   sub->add_option("--seed", a->engine.seed, "Random seed for variables, payload rows, scenarios");
   sub->add_flag("-q,--quiet", a->quiet, "No live progress");
   sub->add_option("--live", a->live,
@@ -440,6 +444,10 @@ void add_replay(CLI::App& app, int& exit_code) {
       "Limits: the soft open-files limit is raised to the hard one; users stopped by a limit\n"
       "fail with errors.limit.open_files (use --processes N) or errors.limit.local_ports\n"
       "(use --source-addresses).\n"
+      "Users connect only to the target (config.target or --target): an HTTP step to another\n"
+      "host fails with errors.host_not_allowed unless --allow-host names it. Redirects are\n"
+      "not followed (a 3xx is the step's response). TLS certificates and host names are\n"
+      "verified (--ca-file adds a CA; --insecure skips the checks, with a warning).\n"
       "Exit codes: 0 the run completed (failed users are in the report; config.ensure turns\n"
       "them into a failure), 1 bad script, interrupted run or a failed ensure check, 2 usage.");
   sub->callback([a, sub, &exit_code] {

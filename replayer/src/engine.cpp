@@ -170,6 +170,48 @@ std::vector<double> arrival_times(const Phase& phase, double scale) {
   return t;
 }
 
+namespace {
+
+/// One --allow-host: "host", "host:port", "[v6]" or "[v6]:port" (a bare IPv6 address is a host).
+Result<detail::AllowedHost> parse_allowed_host(std::string_view text) {
+  const auto bad = [&](const char* why) {
+    return fail(errc::usage, "--allow-host " + std::string(text) + ": " + why);
+  };
+  detail::AllowedHost a;
+  std::string_view port;
+  if (text.starts_with("[")) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return bad("expected [IPv6] or [IPv6]:PORT");
+    a.host = std::string(text.substr(1, close - 1));
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return bad("expected [IPv6] or [IPv6]:PORT");
+      port = text.substr(close + 2);
+    }
+  } else if (const auto colon = text.find(':');
+             colon != std::string_view::npos &&
+             text.find(':', colon + 1) == std::string_view::npos) {
+    a.host = std::string(text.substr(0, colon));
+    port = text.substr(colon + 1);
+  } else {
+    a.host = std::string(text);
+  }
+  if (a.host.empty()) return bad("no host");
+  if (a.host.find_first_of("/?#@ ") != std::string::npos)
+    return bad("a host name or address, not a URL");
+  for (auto& c : a.host) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (!port.empty() || text.ends_with(":")) {
+    unsigned v = 0;
+    const auto r = std::from_chars(port.data(), port.data() + port.size(), v);
+    if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || v == 0 ||
+        v > 65535)
+      return bad("the port must be 1-65535");
+    a.port = std::to_string(v);
+  }
+  return a;
+}
+
+} // namespace
+
 Result<RunResult> run(const Script& script, const EngineOptions& opt,
                       const std::atomic<bool>* stop) {
   auto url = parse_url(script.target);
@@ -210,6 +252,12 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     }
     tls->set_verify_mode(verify ? net::ssl::verify_peer : net::ssl::verify_none);
   }
+  std::vector<detail::AllowedHost> allowed;
+  for (const auto& text : opt.allow_hosts) {
+    auto a = parse_allowed_host(text);
+    if (!a) return fail(a.error());
+    allowed.push_back(std::move(*a));
+  }
   std::vector<net::ip::address> sources;
   for (const auto& text : opt.source_addresses) {
     boost::system::error_code ec;
@@ -240,6 +288,7 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     w->env.connect_timeout_s = opt.connect_timeout_s;
     w->env.tls = tls ? &*tls : nullptr;
     w->env.tls_verify = verify;
+    w->env.allow_hosts = allowed;
     w->env.metrics = &w->metrics;
     w->env.rng = &w->rng;
     w->env.active = &w->active;

@@ -179,6 +179,7 @@ template <bool Tls> class User : public std::enable_shared_from_this<User<Tls>> 
   struct Conn {
     std::unique_ptr<HttpStream> s;
     bool connected = false;
+    const Target* to = nullptr; ///< a host allowed by --allow-host; null: the scenario's target
     void close() {
       if (s) beast::get_lowest_layer(*s).close();
       connected = false;
@@ -238,18 +239,19 @@ private:
       return std::make_unique<HttpStream>(ex_);
   }
 
-  /// TCP connect (+ TLS handshake with SNI and verification).
-  template <class Stream> awaitable<void> connect_stream(Stream& s) {
+  /// TCP connect (+ TLS handshake with SNI and verification) to the target or `to`.
+  template <class Stream> awaitable<void> connect_stream(Stream& s, const Target* to = nullptr) {
+    const Target& t = to != nullptr ? *to : env_.target;
     auto& lowest = beast::get_lowest_layer(s);
     lowest.expires_after(ms_of(env_.connect_timeout_s));
     if (env_.source_addresses.empty()) {
       try {
-        co_await lowest.async_connect(env_.target.endpoints, use_awaitable);
+        co_await lowest.async_connect(t.endpoints, use_awaitable);
       } catch (const boost::system::system_error& e) {
         throw transport_error(e.code(), "connect");
       }
     } else {
-      co_await connect_from_source(lowest);
+      co_await connect_from_source(lowest, t);
     }
     // Small frames go out at once (Nagle + delayed ACK would add ~40 ms to acks).
     boost::system::error_code ignored;
@@ -261,13 +263,13 @@ private:
         else
           return s;
       }();
-      prepare_tls(tls.native_handle(), env_.target, env_.tls_verify);
+      prepare_tls(tls.native_handle(), t, env_.tls_verify);
       try {
         co_await tls.async_handshake(ssl::stream_base::client, use_awaitable);
       } catch (const boost::system::system_error& e) {
         const std::string why = verify_failure(tls.native_handle());
         if (e.code() == beast::error::timeout) throw transport_error(e.code(), "tls");
-        throw UserError("tls", "TLS handshake with " + env_.target.host + ": " +
+        throw UserError("tls", "TLS handshake with " + t.host + ": " +
                                    (why.empty() ? e.code().message() : why));
       }
     }
@@ -277,10 +279,10 @@ private:
   /// user's connections come from one address, as a browser's do): each source address has its
   /// own ~28k local ports towards one target. The port is chosen at connect time
   /// (IP_BIND_ADDRESS_NO_PORT), so it is shared between targets.
-  awaitable<void> connect_from_source(beast::tcp_stream& lowest) {
+  awaitable<void> connect_from_source(beast::tcp_stream& lowest, const Target& t) {
     const auto& src = env_.source_addresses[source_];
     boost::system::error_code last = net::error::address_family_not_supported;
-    for (const auto& entry : env_.target.endpoints) {
+    for (const auto& entry : t.endpoints) {
       const tcp::endpoint ep = entry.endpoint();
       if (ep.address().is_v4() != src.is_v4()) continue;
       auto& sock = lowest.socket();
@@ -307,8 +309,13 @@ private:
 
   // ---- HTTP -----------------------------------------------------------------------------------
   std::string query_string(bool websocket) const;
-  void decorate(http::fields& f, const std::string& path) const;
-  void store_cookies(const http::fields& f, const std::string& path);
+  /// Host, User-Agent, the scenario's headers and the cookies for `path` on the target (or
+  /// on `to`, a host allowed by --allow-host).
+  void decorate(http::fields& f, const std::string& path, const Target* to = nullptr) const;
+  void store_cookies(const http::fields& f, const std::string& path, const Target* to = nullptr);
+  /// An HTTP step's absolute URL on another host than the target: the host it may go to
+  /// (--allow-host), resolved once per user; throws host_not_allowed otherwise.
+  awaitable<void> other_host(const Url& u);
   awaitable<http::response<http::string_body>> request(Conn& c,
                                                        http::request<http::string_body>& req,
                                                        std::chrono::milliseconds deadline,
@@ -379,6 +386,8 @@ private:
   bool dead_ = false;
   std::string dead_cause_, dead_what_;
   Conn get_, post_, api_;
+  Conn elsewhere_;                ///< HTTP steps to a host allowed by --allow-host
+  std::unique_ptr<Target> other_; ///< that host, resolved
   std::unique_ptr<WsStream> ws_;
   struct Outgoing {
     eio::Packet packet;
@@ -479,8 +488,10 @@ template <bool Tls> std::string User<Tls>::query_string(bool websocket) const {
   return q;
 }
 
-template <bool Tls> void User<Tls>::decorate(http::fields& f, const std::string& path) const {
-  f.set(http::field::host, env_.target.host + ":" + env_.target.port);
+template <bool Tls>
+void User<Tls>::decorate(http::fields& f, const std::string& path, const Target* to) const {
+  const Target& t = to != nullptr ? *to : env_.target;
+  f.set(http::field::host, t.host + ":" + t.port);
   f.set(http::field::user_agent, "sioreplay/" SIO_VERSION);
   // Cookies: the scenario's Cookie header first, then the jar; a live cookie replaces a
   // scripted one of the same name (the route-variable workaround loses to the balancer).
@@ -493,7 +504,7 @@ template <bool Tls> void User<Tls>::decorate(http::fields& f, const std::string&
     for (auto& c : parse_cookie_header(value)) cookies.push_back(std::move(c));
   }
   if (env_.cookie_jar) {
-    const std::string live = jar_.header(env_.target.host, path, Tls, now_epoch_s());
+    const std::string live = jar_.header(t.host, path, Tls, now_epoch_s());
     for (auto& c : parse_cookie_header(live)) {
       std::erase_if(cookies, [&](const auto& old) { return old.first == c.first; });
       cookies.push_back(std::move(c));
@@ -506,12 +517,13 @@ template <bool Tls> void User<Tls>::decorate(http::fields& f, const std::string&
   }
 }
 
-template <bool Tls> void User<Tls>::store_cookies(const http::fields& f, const std::string& path) {
+template <bool Tls>
+void User<Tls>::store_cookies(const http::fields& f, const std::string& path, const Target* to) {
   if (!env_.cookie_jar) return;
+  const Target& t = to != nullptr ? *to : env_.target;
   for (auto it = f.find(http::field::set_cookie);
        it != f.end() && it->name() == http::field::set_cookie; ++it)
-    jar_.set(std::string_view(it->value().data(), it->value().size()), env_.target.host, path,
-             now_epoch_s());
+    jar_.set(std::string_view(it->value().data(), it->value().size()), t.host, path, now_epoch_s());
 }
 
 template <bool Tls>
@@ -524,7 +536,7 @@ User<Tls>::request(Conn& c, http::request<http::string_body>& req,
     try {
       if (!c.connected) {
         c.s = make_http();
-        co_await connect_stream(*c.s);
+        co_await connect_stream(*c.s, c.to);
         c.connected = true;
       }
       auto& lowest = beast::get_lowest_layer(*c.s);
@@ -536,7 +548,7 @@ User<Tls>::request(Conn& c, http::request<http::string_body>& req,
       co_await http::async_read(*c.s, buf, parser, use_awaitable);
       auto res = parser.release();
       if (!res.keep_alive()) c.close();
-      store_cookies(res.base(), path);
+      store_cookies(res.base(), path, c.to);
       co_return res;
     } catch (const UserError&) {
       c.close();
@@ -1278,15 +1290,17 @@ template <bool Tls> awaitable<void> User<Tls>::http_step(const Step& step) {
   const HttpStep& h = *step.http;
   std::string url = render_text(h.url);
   std::string target;
+  const Target* to = nullptr; // another host (--allow-host)
   if (url.find("://") != std::string::npos) {
-    // Absolute: only the scenario's own host (the replayer talks to nothing else).
+    // Absolute: the scenario's own host, or one allowed by --allow-host.
     auto u = parse_url(url);
     if (!u) throw UserError("bad_url", "HTTP step: " + url + ": " + u.error().message());
     const bool secure = u->scheme == "https" || u->scheme == "wss";
     if (!iequals(u->host, env_.target.host) || std::to_string(u->port) != env_.target.port ||
-        secure != Tls)
-      throw UserError("host_not_allowed", "HTTP step: " + url + " is not on the target " +
-                                              env_.target.host + ":" + env_.target.port);
+        secure != Tls) {
+      co_await other_host(*u);
+      to = other_.get();
+    }
     const auto slash = url.find('/', url.find("://") + 3);
     target = slash == std::string::npos ? "/" : url.substr(slash);
   } else {
@@ -1295,7 +1309,7 @@ template <bool Tls> awaitable<void> User<Tls>::http_step(const Step& step) {
   http::verb verb = http::string_to_verb(h.method);
   if (verb == http::verb::unknown) throw UserError("bad_method", "HTTP method " + h.method);
   http::request<http::string_body> req{verb, target, 11};
-  decorate(req.base(), target.substr(0, target.find('?')));
+  decorate(req.base(), target.substr(0, target.find('?')), to);
   req.keep_alive(true);
   if (h.headers) {
     const Json hs = render_value(*h.headers);
@@ -1312,7 +1326,7 @@ template <bool Tls> awaitable<void> User<Tls>::http_step(const Step& step) {
   if (h.json || h.body) req.prepare_payload();
   const auto due = std::min(due_, Clock::now());
   count("http.requests");
-  auto res = co_await request(api_, req, step_timeout(step), "http");
+  auto res = co_await request(to != nullptr ? elsewhere_ : api_, req, step_timeout(step), "http");
   count("http.responses");
   count("http.codes." + std::to_string(res.result_int()));
   count("http.downloaded_bytes", res.body().size());
@@ -1333,6 +1347,45 @@ template <bool Tls> awaitable<void> User<Tls>::http_step(const Step& step) {
   }
   if (auto st = apply_captures(h.captures, src, vars_); !st)
     throw UserError("capture_failed", h.method + " " + target + ": " + st.error().context);
+}
+
+template <bool Tls> awaitable<void> User<Tls>::other_host(const Url& u) {
+  const std::string port = std::to_string(u.port);
+  // Named without path or query (they may hold a token).
+  const std::string where = u.scheme + "://" + u.authority();
+  const bool allowed =
+      std::any_of(env_.allow_hosts.begin(), env_.allow_hosts.end(), [&](const AllowedHost& a) {
+        return iequals(a.host, u.host) && (a.port.empty() || a.port == port);
+      });
+  if (!allowed)
+    throw UserError("host_not_allowed",
+                    "HTTP step to " + where + ": host " + u.authority() + " is not the target " +
+                        env_.target.host + ":" + env_.target.port +
+                        "; the replayer connects only to the target unless --allow-host " +
+                        (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) +
+                        " is given");
+  const bool secure = u.scheme == "https" || u.scheme == "wss";
+  if (secure != Tls)
+    throw UserError("host_not_allowed", "HTTP step to " + where + ": the users of an " +
+                                            (Tls ? "https" : "http") + " target make " +
+                                            (Tls ? "https" : "http") + " requests only");
+  if (other_ && iequals(other_->host, u.host) && other_->port == port) co_return;
+  elsewhere_.close();
+  auto t = std::make_unique<Target>();
+  t->host = u.host;
+  t->port = port;
+  t->secure = secure;
+  boost::system::error_code ec;
+  (void)net::ip::make_address(u.host, ec);
+  t->ip_literal = !ec;
+  tcp::resolver resolver(ex_);
+  try {
+    t->endpoints = co_await resolver.async_resolve(u.host, port, use_awaitable);
+  } catch (const boost::system::system_error& e) {
+    throw UserError("dns", "HTTP step to " + where + ": cannot resolve: " + e.code().message());
+  }
+  other_ = std::move(t);
+  elsewhere_.to = other_.get();
 }
 
 template <bool Tls> awaitable<void> User<Tls>::exec(const std::vector<Step>& steps) {
@@ -1421,6 +1474,7 @@ template <bool Tls> awaitable<void> User<Tls>::close() {
   get_.close();
   post_.close();
   api_.close();
+  elsewhere_.close();
   cancel(upgrade_wake_);
   dead_ = true;
 }

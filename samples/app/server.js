@@ -12,6 +12,7 @@
  *   GET  /             tiny demo page; sets "app_session=<random>; HttpOnly; Path=/"
  *   GET  /stats        JSON counters (see README.md)
  *   POST /stats/reset  zero the counters
+ *   GET  /redirect?to=URL  302 to URL (tests: the replayer does not follow redirects)
  *   /socket.io/        Socket.IO endpoint (polling + websocket, EIO4 only, no io cookie)
  *
  * Namespaces:
@@ -188,6 +189,10 @@ function handler(req, res) {
     req.resume();
     resetStats();
     sendJson(res, 200, { ok: true, replica: REPLICA });
+  } else if (p === '/redirect') {
+    const to = new URL(req.url, 'http://localhost').searchParams.get('to') || '/';
+    res.writeHead(302, { Location: to, 'Content-Length': 0 });
+    res.end();
   } else if (p === '/favicon.ico') {
     res.writeHead(204);
     res.end();

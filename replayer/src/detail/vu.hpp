@@ -37,6 +37,12 @@ struct Target {
   boost::asio::ip::tcp::resolver::results_type endpoints; ///< resolved once
 };
 
+/// A host HTTP steps may go to besides the target (--allow-host).
+struct AllowedHost {
+  std::string host; ///< lower case, IPv6 without brackets
+  std::string port; ///< empty: any port
+};
+
 /// What every user of a worker shares (read-only during the run, except metrics and rng).
 struct UserEnv {
   const Script* script = nullptr;
@@ -45,6 +51,7 @@ struct UserEnv {
   double connect_timeout_s = 10;
   boost::asio::ssl::context* tls = nullptr; ///< client context (verification set up), or null
   bool tls_verify = true;                   ///< check the certificate chain and the host name
+  std::vector<AllowedHost> allow_hosts;     ///< --allow-host
   Metrics* metrics = nullptr;
   std::mt19937_64* rng = nullptr;
   std::size_t* active = nullptr; ///< users running on this worker

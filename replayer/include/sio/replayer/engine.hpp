@@ -34,11 +34,14 @@ struct PushTally {
 
 /// How to run a script.
 struct EngineOptions {
-  double scale = 1.0;            ///< multiplies arrival rates, rampTo, arrivalCount, maxVusers
-  unsigned workers = 0;          ///< worker threads; 0 = number of cores
-  bool cookie_jar = true;        ///< --no-cookie-jar turns the per-user jar off (diagnostics)
-  bool insecure = false;         ///< skip TLS certificate verification (--insecure)
-  std::string ca_file;           ///< extra trusted CA certificates, PEM (--ca-file)
+  double scale = 1.0;     ///< multiplies arrival rates, rampTo, arrivalCount, maxVusers
+  unsigned workers = 0;   ///< worker threads; 0 = number of cores
+  bool cookie_jar = true; ///< --no-cookie-jar turns the per-user jar off (diagnostics)
+  bool insecure = false;  ///< skip TLS certificate verification (--insecure)
+  std::string ca_file;    ///< extra trusted CA certificates, PEM (--ca-file)
+  /// --allow-host: hosts HTTP steps may go to besides the target, "HOST" (any port) or
+  /// "HOST:PORT" ("[v6]:PORT"); the replayer connects to nothing else.
+  std::vector<std::string> allow_hosts;
   double connect_timeout_s = 10; ///< TCP/TLS/handshake deadline
   std::uint64_t seed = 0;        ///< 0: random
   /// When not empty: exactly these users at these times (sorted by at_s), instead of the
