@@ -13,6 +13,7 @@ packages=(
   time openssl                                       # /usr/bin/time for the benchmarks; test certificates
   dpkg-dev groff-base                                # cpack's Debian package (dpkg-shlibdeps); man page test
   chromium                                           # renders the HTML report in a test (headless)
+  strace                                             # the security test: the recorder opens its inputs read-only
 )
 
 missing=()
