@@ -168,6 +168,8 @@ int run_replay(ReplayArgs& a) {
     if (!sources) return usage_error(sources.error().message().c_str());
     a.engine.source_addresses = std::move(*sources);
   }
+  if (auto st = replayer::check_allow_hosts(a.engine.allow_hosts); !st)
+    return usage_error(st.error().message().c_str());
   if (a.processes < 1 || a.processes > 1024)
     return usage_error("--processes must be between 1 and 1024");
   if (!a.shard.empty()) {

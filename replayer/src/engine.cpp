@@ -212,6 +212,12 @@ Result<detail::AllowedHost> parse_allowed_host(std::string_view text) {
 
 } // namespace
 
+Status check_allow_hosts(const std::vector<std::string>& hosts) {
+  for (const auto& h : hosts)
+    if (auto a = parse_allowed_host(h); !a) return fail(a.error());
+  return ok_status();
+}
+
 Result<RunResult> run(const Script& script, const EngineOptions& opt,
                       const std::atomic<bool>* stop) {
   auto url = parse_url(script.target);

@@ -1,4 +1,5 @@
-/// Engine options that need no network: --source-addresses parsing and the open-files limit.
+/// Engine options that need no network: --source-addresses and --allow-host parsing, the
+/// open-files limit.
 
 #include "sio/replayer/engine.hpp"
 
@@ -40,6 +41,19 @@ TEST(EngineOptions, BadSourceAddressesNameTheItem) {
     EXPECT_TRUE(r.error().is(errc::usage)) << c.text;
     EXPECT_NE(r.error().message().find(c.expect), std::string::npos)
         << c.text << ": " << r.error().message();
+  }
+}
+
+TEST(EngineOptions, AllowHostsAreHostsOrHostPorts) {
+  EXPECT_TRUE(check_allow_hosts(
+      {"127.0.0.2", "api.example.com:8443", "[::1]", "[::1]:443", "::1", "Example.COM:1"}));
+  for (const char* bad : {"127.0.0.2:http", "host:0", "host:65536", "host:", "[::1", "[::1]x",
+                          "http://host/path", ""}) {
+    const Status st = check_allow_hosts({bad});
+    ASSERT_FALSE(st) << bad;
+    EXPECT_TRUE(st.error().is(errc::usage)) << bad;
+    EXPECT_NE(st.error().message().find(std::string("--allow-host ") + bad), std::string::npos)
+        << st.error().message();
   }
 }
 

@@ -87,6 +87,9 @@ std::uint64_t raise_open_files_limit();
 /// Usage error unless options.shard_index < options.shard_count.
 Status check_shard(const EngineOptions& options);
 
+/// Usage error unless every --allow-host entry is HOST, HOST:PORT, [IPv6] or [IPv6]:PORT.
+Status check_allow_hosts(const std::vector<std::string>& hosts);
+
 /// Parses "I/N" (--shard): 0 <= I < N <= 100000.
 Result<std::pair<unsigned, unsigned>> parse_shard(std::string_view text);
 
