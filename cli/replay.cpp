@@ -13,10 +13,12 @@
 #include "sio/replayer/report.hpp"
 #include "sio/replayer/script.hpp"
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string_view>
 #include <sys/ioctl.h>
@@ -29,9 +31,29 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_signals{0};
 
+/// The outputs' temporary files, removed by a second signal before it exits (no destructor
+/// runs after std::_Exit): fixed buffers, written before the handler is installed.
+constexpr std::size_t max_temps = 2;
+std::array<std::array<char, 4096>, max_temps> g_temps{};
+
+void remember_temp(const AtomicOutput& out) {
+  const std::string& t = out.temp_path();
+  if (t.empty() || t.size() >= g_temps[0].size()) return;
+  for (auto& slot : g_temps)
+    if (slot[0] == '\0') {
+      std::memcpy(slot.data(), t.c_str(), t.size() + 1);
+      return;
+    }
+}
+
 extern "C" void on_signal(int) {
-  // First signal: stop arrivals and close users; second: exit at once.
-  if (g_signals.fetch_add(1) >= 1) std::_Exit(130);
+  // First signal: stop arrivals and close users; second: exit at once (unlink and _Exit are
+  // async-signal-safe), leaving no temporary output behind.
+  if (g_signals.fetch_add(1) >= 1) {
+    for (const auto& slot : g_temps)
+      if (slot[0] != '\0') ::unlink(slot.data());
+    std::_Exit(130);
+  }
   g_stop.store(true);
 }
 
@@ -224,6 +246,7 @@ int run_replay(ReplayArgs& a) {
       return exit_failure;
     }
     out.emplace(std::move(*o));
+    remember_temp(*out);
   }
   std::optional<AtomicOutput> html;
   if (!a.html.empty()) {
@@ -233,6 +256,7 @@ int run_replay(ReplayArgs& a) {
       return exit_failure;
     }
     html.emplace(std::move(*o));
+    remember_temp(*html);
   }
   std::unique_ptr<replayer::MetricsServer> metrics;
   if (a.metrics_port >= 0) {
@@ -419,6 +443,11 @@ void add_replay(CLI::App& app, int& exit_code) {
   sub->add_option("--ca-file", a->engine.ca_file,
                   "Also trust the CA certificates in this PEM file (https/wss targets)")
       ->check(CLI::ExistingFile);
+  sub->add_option("--connect-timeout", a->engine.connect_timeout_s,
+                  "Seconds a user waits for each setup step: TCP connect, TLS, the Engine.IO "
+                  "handshake, the websocket upgrade, a namespace CONNECT, a polling POST")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
   sub->add_option("--seed", a->engine.seed, "Random seed for variables, payload rows, scenarios");
   sub->add_flag("-q,--quiet", a->quiet, "No live progress");
   sub->add_option("--live", a->live,
