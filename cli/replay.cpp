@@ -470,7 +470,8 @@ void add_replay(CLI::App& app, int& exit_code) {
       "fail with errors.limit.open_files (use --processes N) or errors.limit.local_ports\n"
       "(use --source-addresses).\n"
       "Exit codes: 0 the run completed (failed users are in the report; config.ensure turns\n"
-      "them into a failure), 1 bad script, interrupted run or a failed ensure check, 2 usage.");
+      "them into a failure), 1 bad script, interrupted run, an output not written or a failed\n"
+      "ensure check, 2 usage, 130 a second SIGINT/SIGTERM (no report).");
   sub->callback([a, sub, &exit_code] {
     a->scale_given = sub->count("--scale") > 0;
     a->speed_given = sub->count("--speed") > 0;
