@@ -13,10 +13,12 @@
 #include "sio/replayer/report.hpp"
 #include "sio/replayer/script.hpp"
 
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string_view>
 #include <sys/ioctl.h>
@@ -29,9 +31,29 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_signals{0};
 
+/// The outputs' temporary files, removed by a second signal before it exits (no destructor
+/// runs after std::_Exit): fixed buffers, written before the handler is installed.
+constexpr std::size_t max_temps = 2;
+std::array<std::array<char, 4096>, max_temps> g_temps{};
+
+void remember_temp(const AtomicOutput& out) {
+  const std::string& t = out.temp_path();
+  if (t.empty() || t.size() >= g_temps[0].size()) return;
+  for (auto& slot : g_temps)
+    if (slot[0] == '\0') {
+      std::memcpy(slot.data(), t.c_str(), t.size() + 1);
+      return;
+    }
+}
+
 extern "C" void on_signal(int) {
-  // First signal: stop arrivals and close users; second: exit at once.
-  if (g_signals.fetch_add(1) >= 1) std::_Exit(130);
+  // First signal: stop arrivals and close users; second: exit at once (unlink and _Exit are
+  // async-signal-safe), leaving no temporary output behind.
+  if (g_signals.fetch_add(1) >= 1) {
+    for (const auto& slot : g_temps)
+      if (slot[0] != '\0') ::unlink(slot.data());
+    std::_Exit(130);
+  }
   g_stop.store(true);
 }
 
@@ -226,6 +248,7 @@ int run_replay(ReplayArgs& a) {
       return exit_failure;
     }
     out.emplace(std::move(*o));
+    remember_temp(*out);
   }
   std::optional<AtomicOutput> html;
   if (!a.html.empty()) {
@@ -235,6 +258,7 @@ int run_replay(ReplayArgs& a) {
       return exit_failure;
     }
     html.emplace(std::move(*o));
+    remember_temp(*html);
   }
   std::unique_ptr<replayer::MetricsServer> metrics;
   if (a.metrics_port >= 0) {
@@ -425,6 +449,11 @@ void add_replay(CLI::App& app, int& exit_code) {
                   "Let HTTP steps go to this host too (HOST: any port, or HOST:PORT; "
                   "repeatable). Otherwise users connect only to the target")
       ->type_name("HOST[:PORT]");
+  sub->add_option("--connect-timeout", a->engine.connect_timeout_s,
+                  "Seconds a user waits for each setup step: TCP connect, TLS, the Engine.IO "
+                  "handshake, the websocket upgrade, a namespace CONNECT, a polling POST")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
   sub->add_option("--seed", a->engine.seed, "Random seed for variables, payload rows, scenarios");
   sub->add_flag("-q,--quiet", a->quiet, "No live progress");
   sub->add_option("--live", a->live,
@@ -451,7 +480,8 @@ void add_replay(CLI::App& app, int& exit_code) {
       "not followed (a 3xx is the step's response). TLS certificates and host names are\n"
       "verified (--ca-file adds a CA; --insecure skips the checks, with a warning).\n"
       "Exit codes: 0 the run completed (failed users are in the report; config.ensure turns\n"
-      "them into a failure), 1 bad script, interrupted run or a failed ensure check, 2 usage.");
+      "them into a failure), 1 bad script, interrupted run, an output not written or a failed\n"
+      "ensure check, 2 usage, 130 a second SIGINT/SIGTERM (no report).");
   sub->callback([a, sub, &exit_code] {
     a->scale_given = sub->count("--scale") > 0;
     a->speed_given = sub->count("--speed") > 0;

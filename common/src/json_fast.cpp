@@ -11,7 +11,8 @@ namespace sio {
 namespace {
 
 /// One pass over the text; every method returns false at the first thing it is not sure of.
-class FastParser {
+/// With Build false it only checks the text (nothing is allocated, `out` is left alone).
+template <bool Build> class FastParser {
 public:
   FastParser(std::string_view text, std::size_t max_depth)
       : p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {}
@@ -48,17 +49,17 @@ private:
     case '"': {
       std::string s;
       if (!string(s)) return false;
-      out = std::move(s);
+      if constexpr (Build) out = std::move(s);
       return true;
     }
     case 't':
-      out = true;
+      if constexpr (Build) out = true;
       return literal("true");
     case 'f':
-      out = false;
+      if constexpr (Build) out = false;
       return literal("false");
     case 'n':
-      out = nullptr;
+      if constexpr (Build) out = nullptr;
       return literal("null");
     default:
       return number(out);
@@ -68,7 +69,7 @@ private:
   bool array(Json& out, std::size_t depth) {
     if (depth > max_depth_) return false;
     ++p_; // '['
-    out = Json::array();
+    if constexpr (Build) out = Json::array();
     skip_space();
     if (p_ != end_ && *p_ == ']') {
       ++p_;
@@ -78,7 +79,7 @@ private:
       Json element;
       skip_space();
       if (!value(element, depth)) return false;
-      out.push_back(std::move(element));
+      if constexpr (Build) out.push_back(std::move(element));
       skip_space();
       if (p_ == end_) return false;
       if (*p_ == ']') {
@@ -92,7 +93,7 @@ private:
   bool object(Json& out, std::size_t depth) {
     if (depth > max_depth_) return false;
     ++p_; // '{'
-    out = Json::object();
+    if constexpr (Build) out = Json::object();
     skip_space();
     if (p_ != end_ && *p_ == '}') {
       ++p_;
@@ -108,7 +109,11 @@ private:
       skip_space();
       // operator[]: a repeated key keeps its first place and takes the last value, as
       // nlohmann's parser does.
-      if (!value(out[key], depth)) return false;
+      if constexpr (Build) {
+        if (!value(out[key], depth)) return false;
+      } else if (!value(out, depth)) {
+        return false;
+      }
       skip_space();
       if (p_ == end_) return false;
       if (*p_ == '}') {
@@ -117,6 +122,10 @@ private:
       }
       if (*p_++ != ',') return false;
     }
+  }
+
+  static void put(std::string& out, char c) {
+    if constexpr (Build) out += c;
   }
 
   static int hex(char c) noexcept {
@@ -143,34 +152,34 @@ private:
       // Multi-byte sequences never contain '"', '\\' or a control byte, so a run holds whole
       // characters unless the text is broken, which is_valid_utf8 then sees.
       if (high && !is_valid_utf8(piece)) return false;
-      out.append(piece);
+      if constexpr (Build) out.append(piece);
       const char c = *p_++;
       if (c == '"') return true;
       if (c != '\\' || p_ == end_) return false; // a raw control character
       switch (*p_++) {
       case '"':
-        out += '"';
+        put(out, '"');
         break;
       case '\\':
-        out += '\\';
+        put(out, '\\');
         break;
       case '/':
-        out += '/';
+        put(out, '/');
         break;
       case 'b':
-        out += '\b';
+        put(out, '\b');
         break;
       case 'f':
-        out += '\f';
+        put(out, '\f');
         break;
       case 'n':
-        out += '\n';
+        put(out, '\n');
         break;
       case 'r':
-        out += '\r';
+        put(out, '\r');
         break;
       case 't':
-        out += '\t';
+        put(out, '\t');
         break;
       case 'u': {
         if (end_ - p_ < 4) return false;
@@ -182,7 +191,7 @@ private:
         }
         p_ += 4;
         if (cp >= 0xD800 && cp <= 0xDFFF) return false; // surrogates: nlohmann's rules
-        append_utf8(out, static_cast<char32_t>(cp));
+        if constexpr (Build) append_utf8(out, static_cast<char32_t>(cp));
         break;
       }
       default:
@@ -222,14 +231,14 @@ private:
         std::int64_t v = 0;
         const auto r = std::from_chars(start, p_, v);
         if (r.ec == std::errc() && r.ptr == p_) {
-          out = v;
+          if constexpr (Build) out = v;
           return true;
         }
       } else {
         std::uint64_t v = 0;
         const auto r = std::from_chars(start, p_, v);
         if (r.ec == std::errc() && r.ptr == p_) {
-          out = v;
+          if constexpr (Build) out = v;
           return true;
         }
       }
@@ -239,7 +248,7 @@ private:
     const auto r = std::from_chars(start, p_, d);
     // Out of range (overflow to infinity, underflow to zero): left to nlohmann.
     if (r.ec != std::errc() || r.ptr != p_) return false;
-    out = d;
+    if constexpr (Build) out = d;
     return true;
   }
 
@@ -251,7 +260,12 @@ private:
 } // namespace
 
 bool parse_json_fast(std::string_view text, Json& out, std::size_t max_depth) {
-  return FastParser(text, max_depth).document(out);
+  return FastParser<true>(text, max_depth).document(out);
+}
+
+bool json_surely_valid(std::string_view text, std::size_t max_depth) {
+  Json unused;
+  return FastParser<false>(text, max_depth).document(unused);
 }
 
 } // namespace sio

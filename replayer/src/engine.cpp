@@ -54,6 +54,30 @@ Json cell(const std::string& v, bool cast) {
   return v;
 }
 
+/// Counts the users a stop cut off (neither completed nor failed) as vusers.interrupted and,
+/// per scenario, vusers.interrupted_by_name.X: created minus completed minus failed.
+void count_interrupted(Metrics& m) {
+  const Period agg = m.aggregate();
+  const auto get = [&](const std::string& name) -> std::uint64_t {
+    const auto it = agg.counters.find(name);
+    return it == agg.counters.end() ? 0 : it->second;
+  };
+  const auto cut_off = [&](const std::string& suffix) {
+    const std::uint64_t done = get("vusers.completed" + suffix) + get("vusers.failed" + suffix);
+    const std::uint64_t created = get("vusers.created" + suffix);
+    return created > done ? created - done : 0;
+  };
+  if (const auto n = cut_off(""); n > 0) m.count("vusers.interrupted", n);
+  constexpr std::string_view by_name = "vusers.created_by_name.";
+  for (const auto& counter : agg.counters) {
+    const std::string& name = counter.first;
+    if (!name.starts_with(by_name)) continue;
+    const std::string scenario = name.substr(by_name.size());
+    if (const auto n = cut_off("_by_name." + scenario); n > 0)
+      m.count("vusers.interrupted_by_name." + scenario, n);
+  }
+}
+
 } // namespace
 
 Result<std::vector<std::string>> parse_source_addresses(std::string_view text) {
@@ -463,9 +487,6 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     progress_due();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  // Users cut off by a stop neither completed nor failed: counted apart, so that created =
-  // completed + failed + interrupted.
-  const std::int64_t cut_off = cut ? alive.load() : 0;
   progress_due();
   result.interrupted = stop != nullptr && stop->load();
   guards.clear();
@@ -483,7 +504,10 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
     }
   }
   if (skipped > 0) result.metrics.count("vusers.skipped", skipped.load());
-  if (cut_off > 0) result.metrics.count("vusers.interrupted", static_cast<std::uint64_t>(cut_off));
+  // Users cut off by a stop neither completed nor failed: counted apart, overall and per
+  // scenario, so that created = completed + failed + interrupted. Counted from the merged
+  // counters once the workers are joined (a user may still end between the cut and the stop).
+  if (cut) count_interrupted(result.metrics);
   result.elapsed_s = elapsed();
   result.users_created = created;
   return result;

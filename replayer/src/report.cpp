@@ -343,9 +343,9 @@ std::string summary_table(const Metrics& m, double elapsed_s) {
     // when they have many members: a recording replays one scenario per session. The report
     // keeps each counter.
     constexpr std::size_t fold_over = 8;
-    static constexpr const char* families[] = {"vusers.created_by_name.",
-                                               "vusers.completed_by_name.",
-                                               "vusers.failed_by_name.", "socketio.push."};
+    static constexpr const char* families[] = {
+        "vusers.created_by_name.", "vusers.completed_by_name.", "vusers.failed_by_name.",
+        "vusers.interrupted_by_name.", "socketio.push."};
     struct Family {
       std::size_t members = 0;
       std::uint64_t sum = 0;

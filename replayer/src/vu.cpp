@@ -4,6 +4,7 @@
 #include "sio/common/cookie.hpp"
 #include "sio/common/engineio.hpp"
 #include "sio/common/front_queue.hpp"
+#include "sio/common/json_fast.hpp"
 #include "sio/common/session_json.hpp"
 #include "sio/common/socketio.hpp"
 #include "sio/common/url.hpp"
@@ -92,6 +93,11 @@ UserError transport_error(const boost::system::error_code& ec, const char* step)
   if (ec == net::error::no_buffer_space || ec == net::error::no_memory)
     return {"limit.memory", what};
   if (ec.category() == net::error::get_ssl_category()) return {"tls", what};
+  // A websocket message or polling answer past the replayer's limit (WsStream::max_message,
+  // the polling body limit): the server sent more than any Socket.IO client should buffer.
+  if (ec == websocket::error::message_too_big || ec == http::error::body_limit)
+    return {"message_too_big",
+            what + " (the limit is " + std::to_string(max_message_bytes >> 20) + " MiB a message)"};
   if (ec == websocket::error::upgrade_declined) return {"ws_upgrade_declined", what};
   if (ec.category() == make_error_code(http::error::bad_version).category() ||
       ec.category() == make_error_code(websocket::error::closed).category())
@@ -248,7 +254,7 @@ private:
       try {
         co_await lowest.async_connect(t.endpoints, use_awaitable);
       } catch (const boost::system::system_error& e) {
-        throw transport_error(e.code(), "connect");
+        throw transport_error(e.code(), "tcp_connect");
       }
     } else {
       co_await connect_from_source(lowest, t);
@@ -289,7 +295,7 @@ private:
       boost::system::error_code ec;
       if (sock.is_open()) sock.close(ec);
       sock.open(ep.protocol(), ec);
-      if (ec) throw transport_error(ec, "connect");
+      if (ec) throw transport_error(ec, "tcp_connect");
 #ifdef IP_BIND_ADDRESS_NO_PORT
       const int one = 1;
       ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
@@ -304,7 +310,7 @@ private:
         if (last == beast::error::timeout) break;
       }
     }
-    throw transport_error(last, "connect");
+    throw transport_error(last, "tcp_connect");
   }
 
   // ---- HTTP -----------------------------------------------------------------------------------
@@ -544,7 +550,7 @@ User<Tls>::request(Conn& c, http::request<http::string_body>& req,
       co_await http::async_write(*c.s, req, use_awaitable);
       beast::flat_buffer buf;
       http::response_parser<http::string_body> parser;
-      parser.body_limit(64u << 20);
+      parser.body_limit(max_message_bytes);
       co_await http::async_read(*c.s, buf, parser, use_awaitable);
       auto res = parser.release();
       if (!res.keep_alive()) c.close();
@@ -578,12 +584,15 @@ awaitable<http::response<http::string_body>> User<Tls>::eio_request(Conn& c, htt
     req.body() = body;
     req.prepare_payload();
   }
-  // A long-poll GET is held by the server up to a ping interval.
-  const auto deadline = verb == http::verb::get
+  // A long-poll GET is held by the server up to a ping interval; the handshake GET (no sid
+  // yet) and POSTs are answered at once, so they have the connect deadline.
+  const bool long_poll = verb == http::verb::get && !sid_.empty();
+  const auto deadline = long_poll
                             ? std::chrono::milliseconds(ping_interval_ms_ + ping_timeout_ms_ + 5000)
                             : ms_of(env_.connect_timeout_s);
+  const char* step = long_poll ? "poll" : verb == http::verb::get ? "handshake" : "post";
   // Not `co_return co_await ...`: g++ 12 destroys that temporary twice.
-  auto res = co_await request(c, req, deadline, verb == http::verb::get ? "poll" : "post");
+  auto res = co_await request(c, req, deadline, step);
   co_return res;
 }
 
@@ -788,8 +797,10 @@ template <bool Tls> awaitable<void> User<Tls>::ws_reader() {
     if (!closing_) {
       if (e.code() == beast::error::timeout)
         die("ping_timeout", "websocket: no packet within pingInterval + pingTimeout");
-      else
-        die(transport_error(e.code(), "websocket").cause, "websocket: " + e.code().message());
+      else {
+        const UserError te = transport_error(e.code(), "websocket");
+        die(te.cause, te.what());
+      }
     }
   }
 }
@@ -953,6 +964,9 @@ template <bool Tls> bool User<Tls>::fast_ack(std::string_view s) {
   if (ec != std::errc{} || end == s.data() + s.size() || *end != '[') return false;
   const auto it = find_ack(nsp, id);
   if (it == ack_waiters_.end() || it->waiter->wants_args) return false;
+  // Unread arguments must still be JSON: broken ones take the full path, which fails the user.
+  if (!json_surely_valid(s.substr(static_cast<std::size_t>(end - s.data())), max_json_depth))
+    return false;
   it->waiter->notify();
   erase_ack(it);
   return true;
@@ -975,6 +989,8 @@ template <bool Tls> bool User<Tls>::fast_event(std::string_view s) {
     return false;
   const std::string_view name = s.substr(2, close - 2);
   if (name.find('\\') != std::string_view::npos) return false;
+  // Counted without a tree, but checked: broken JSON takes the full path, which fails the user.
+  if (!json_surely_valid(s, max_json_depth)) return false;
   count("socketio.push");
   thread_local std::string key;
   key.assign("socketio.push.");

@@ -12,6 +12,8 @@
 #   samples/app/cluster.sh stats STATE_DIR             merged /stats: {"replicas":{...},"total":{...}}
 #   samples/app/cluster.sh reset STATE_DIR             POST /stats/reset on the 3 replicas
 #   samples/app/cluster.sh status STATE_DIR            which recorded processes are alive
+#   samples/app/cluster.sh kill STATE_DIR NAME         SIGKILL replica NAME (s1..s3) by its recorded PID
+#   samples/app/cluster.sh restart STATE_DIR NAME      start replica NAME again (same port and mode)
 #   samples/app/cluster.sh free-base FROM TO           a BASE_PORT in [FROM,TO] (step 10) whose 4 ports are free
 #
 # Everything binds 127.0.0.1 only. STATE_DIR receives haproxy.cfg, *.log, pids ("NAME PID PORT"
@@ -26,7 +28,7 @@ REPLICAS=(s1 s2 s3)
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -128,6 +130,75 @@ backend be_sio
 EOF
 }
 
+# start_replica DIR NAME PORT: one replica in the mode recorded in DIR/cluster.env, appended to
+# DIR/pids (its log appended to DIR/NAME.log, its events to DIR/NAME-events.jsonl)
+start_replica() {
+  local dir=$1 r=$2 port=$3 SERVER_DIR="" TLS_CERT_DIR="" EVENT_LOG=0
+  local BASE_PORT REPLICAS APP SCHEME TLS_CA # the rest of cluster.env, kept local
+  # shellcheck disable=SC1091
+  . "$dir/cluster.env"
+  local args=(--port "$port" --replica "$r" --host 127.0.0.1)
+  [[ -z $TLS_CERT_DIR ]] || args+=(--tls-cert "$TLS_CERT_DIR/server.pem" --tls-key "$TLS_CERT_DIR/server.key")
+  ((!EVENT_LOG)) || args+=(--event-log "$dir/$r-events.jsonl")
+  "$NODE" "$SERVER_DIR/server.js" "${args[@]}" </dev/null >>"$dir/$r.log" 2>&1 &
+  echo "$r $! $port" >>"$dir/pids"
+}
+
+# wait_ports DIR: until every recorded process answers on its port (CLUSTER_START_TIMEOUT)
+wait_ports() {
+  local dir=$1 timeout=${CLUSTER_START_TIMEOUT:-15}
+  local deadline=$((SECONDS + timeout)) name pid port pending
+  while :; do
+    pending=()
+    while read -r name pid port; do
+      if ! alive "$pid"; then
+        local log="$dir/$name.log"
+        start_failed "$name (pid $pid, port $port) exited during start-up; last lines of $log:
+$(tail -n 5 "$log" 2>/dev/null)"
+      fi
+      port_open "$port" || pending+=("$name:$port")
+    done <"$dir/pids"
+    ((${#pending[@]} == 0)) && break
+    if ((SECONDS >= deadline)); then
+      start_failed "not answering after ${timeout}s: ${pending[*]} (logs in $dir)"
+    fi
+    sleep 0.1
+  done
+}
+
+# replica_line DIR NAME: "NAME PID PORT" of a replica recorded in DIR/pids
+replica_line() {
+  local dir=$1 want=$2 name pid port
+  [[ -f $dir/pids ]] || die "no cluster recorded in $dir (not started?)"
+  [[ $want != haproxy ]] || die "kill/restart take a replica (${REPLICAS[*]}), not haproxy"
+  while read -r name pid port; do
+    if [[ $name == "$want" ]]; then echo "$name $pid $port"; return; fi
+  done <"$dir/pids"
+  die "no replica '$want' recorded in $dir (have: $(cut -d' ' -f1 "$dir/pids" | tr '\n' ' '))"
+}
+
+cmd_kill() {
+  local dir=$1 name pid port
+  read -r name pid port <<<"$(replica_line "$dir" "$2")"
+  ours "$pid" "$(signature "$name")" || die "$name (pid $pid) is not running"
+  kill -KILL "$pid"
+  while alive "$pid"; do sleep 0.05; done
+  echo "killed $name (pid $pid, port $port)"
+}
+
+cmd_restart() {
+  local dir=$1 name pid port
+  read -r name pid port <<<"$(replica_line "$dir" "$2")"
+  ! ours "$pid" "$(signature "$name")" || die "$name (pid $pid) is still running"
+  grep -v "^$name " "$dir/pids" >"$dir/pids.new" || true
+  mv "$dir/pids.new" "$dir/pids"
+  start_failed() { die "$*"; }
+  start_replica "$dir" "$name" "$port"
+  wait_ports "$dir"
+  read -r name pid port <<<"$(replica_line "$dir" "$name")"
+  echo "restarted $name (pid $pid, port $port)"
+}
+
 cmd_start() {
   local dir=$1 base=$2
   shift 2
@@ -148,7 +219,7 @@ cmd_start() {
   ((!v2 || !event_log)) || die "--event-log: only the Socket.IO 4 app (not --v2) writes an event log"
   local server_dir=$APP_DIR app=v4
   if ((v2)); then server_dir=$APP_V2_DIR; app=v2; fi
-  local scheme=http tls_args=() ca_file=""
+  local scheme=http ca_file=""
   if [[ -n $cert_dir ]]; then
     [[ -d $cert_dir ]] || die "--tls: no such directory: $cert_dir"
     cert_dir="$(cd -- "$cert_dir" && pwd -P)"
@@ -156,7 +227,6 @@ cmd_start() {
       die "--tls: $cert_dir needs server.pem and server.key (create them with: $APP_DIR/make-cert.sh $cert_dir)"
     [[ -r $cert_dir/ca.pem ]] && ca_file=$cert_dir/ca.pem
     scheme=https
-    tls_args=(--tls-cert "$cert_dir/server.pem" --tls-key "$cert_dir/server.key")
   fi
   if ! [[ $base =~ ^[0-9]+$ ]] || ((base < 1024 || base + 3 > 65535)); then
     die "BASE_PORT must be a number in 1024..65532 (got '$base')"
@@ -196,8 +266,8 @@ cmd_start() {
     die "haproxy rejected $dir/haproxy.cfg: $(cat "$dir/haproxy-check.log")"
   {
     printf 'BASE_PORT=%s\nREPLICAS="%s"\n' "$base" "${REPLICAS[*]}"
-    printf 'APP=%s\nSERVER_DIR=%q\nSCHEME=%s\nTLS_CERT_DIR=%q\nTLS_CA=%q\n' \
-      "$app" "$server_dir" "$scheme" "$cert_dir" "$ca_file"
+    printf 'APP=%s\nSERVER_DIR=%q\nSCHEME=%s\nTLS_CERT_DIR=%q\nTLS_CA=%q\nEVENT_LOG=%s\n' \
+      "$app" "$server_dir" "$scheme" "$cert_dir" "$ca_file" "$event_log"
   } >"$dir/cluster.env"
   : >"$dir/pids"
 
@@ -209,39 +279,17 @@ cmd_start() {
     exit 1
   }
 
-  local i=1 r log_args
+  local i=1 r
   for r in "${REPLICAS[@]}"; do
-    log_args=()
-    if ((event_log)); then
-      : >"$dir/$r-events.jsonl"
-      log_args=(--event-log "$dir/$r-events.jsonl")
-    fi
-    "$NODE" "$server_dir/server.js" --port $((base + i)) --replica "$r" --host 127.0.0.1 ${tls_args[@]+"${tls_args[@]}"} \
-      ${log_args[@]+"${log_args[@]}"} </dev/null >"$dir/$r.log" 2>&1 &
-    echo "$r $! $((base + i))" >>"$dir/pids"
+    : >"$dir/$r.log"
+    if ((event_log)); then : >"$dir/$r-events.jsonl"; fi
+    start_replica "$dir" "$r" $((base + i))
     i=$((i + 1))
   done
   "$haproxy" -db -f "$dir/haproxy.cfg" </dev/null >"$dir/haproxy.log" 2>&1 &
   echo "haproxy $! $base" >>"$dir/pids"
 
-  local timeout=${CLUSTER_START_TIMEOUT:-15}
-  local deadline=$((SECONDS + timeout)) name pid port pending
-  while :; do
-    pending=()
-    while read -r name pid port; do
-      if ! alive "$pid"; then
-        local log="$dir/$name.log"
-        start_failed "$name (pid $pid, port $port) exited during start-up; last lines of $log:
-$(tail -n 5 "$log" 2>/dev/null)"
-      fi
-      port_open "$port" || pending+=("$name:$port")
-    done <"$dir/pids"
-    ((${#pending[@]} == 0)) && break
-    if ((SECONDS >= deadline)); then
-      start_failed "not answering after ${timeout}s: ${pending[*]} (logs in $dir)"
-    fi
-    sleep 0.1
-  done
+  wait_ports "$dir"
   local mode=""
   if ((v2)) || [[ -n $cert_dir ]]; then
     if ((v2)); then mode="socket.io 2"; else mode="socket.io 4"; fi
@@ -301,6 +349,8 @@ case $cmd in
     exec "$NODE" "$APP_DIR/stats.js" ${tlsopts[@]+"${tlsopts[@]}"} reset "${targets[@]}"
     ;;
   status) (($# == 1)) || usage; cmd_status "$1" ;;
+  kill) (($# == 2)) || usage; cmd_kill "$1" "$2" ;;
+  restart) (($# == 2)) || usage; cmd_restart "$1" "$2" ;;
   free-base)
     (($# == 2)) || usage
     for ((p = $1; p <= $2; p += 10)); do

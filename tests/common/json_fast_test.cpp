@@ -50,6 +50,8 @@ std::optional<Json> reference(const std::string& text) {
 void check(const std::string& text, std::size_t max_depth = 512) {
   Json fast;
   const bool ok = sio::parse_json_fast(text, fast, max_depth);
+  // The check-only pass says yes exactly when the parse does.
+  EXPECT_EQ(sio::json_surely_valid(text, max_depth), ok) << text;
   if (!ok) return;
   const auto ref = reference(text);
   ASSERT_TRUE(ref.has_value()) << "fast parser accepted what nlohmann refuses: " << text;
@@ -59,7 +61,9 @@ void check(const std::string& text, std::size_t max_depth = 512) {
 
 bool accepts(const std::string& text, std::size_t max_depth = 512) {
   Json j;
-  return sio::parse_json_fast(text, j, max_depth);
+  const bool ok = sio::parse_json_fast(text, j, max_depth);
+  EXPECT_EQ(sio::json_surely_valid(text, max_depth), ok) << text;
+  return ok;
 }
 
 TEST(JsonFast, ParsesWhatSocketIoSendsLikeNlohmann) {

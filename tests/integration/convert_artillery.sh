@@ -9,21 +9,12 @@
 # Needs scripts/install-node-deps.sh to have run (sample app, pinned Artillery, haproxy).
 # Everything listens on 127.0.0.1; the cluster is stopped on exit.
 set -euo pipefail
-sioreplay=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/lib.sh"
+sio_init conv_art "$1"
 artillery="$root/tests/peers/artillery/artillery"
-cluster="$root/samples/app/cluster.sh"
-work=$(mktemp -d /tmp/sio_conv_art_XXXXXX)
 failures=0
 
-cleanup() {
-  "$cluster" stop "$work/cluster" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-base=$("$cluster" free-base 4700 4990)
-"$cluster" start "$work/cluster" "$base"
+sio_cluster_start 4700 4990
 
 check() { # check NAME CONDITION-TEXT VALUE: prints and counts failures
   if [ "$3" = ok ]; then printf '  ok    %s: %s\n' "$1" "$2"; else

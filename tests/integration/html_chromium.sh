@@ -12,19 +12,14 @@
 #
 #   tests/integration/html_chromium.sh SIOREPLAY_BINARY [--keep DIR]
 set -euo pipefail
-sioreplay=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
+sio_init html "$1"
 keep=""
 [ "${2:-}" = "--keep" ] && keep=$3
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cluster="$root/samples/app/cluster.sh"
-work=$(mktemp -d /tmp/sio_html_XXXXXX)
 failures=0
-cleanup() {
-  "$cluster" stop "$work/cluster" >/dev/null 2>&1 || true
+sio_on_exit() {
   if [ -n "$keep" ]; then mkdir -p "$keep" && cp "$work"/*.html "$work"/*.png "$keep"/ 2>/dev/null || true; fi
-  rm -rf "$work"
 }
-trap cleanup EXIT
 
 chromium=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$chromium" ]; then
@@ -46,8 +41,7 @@ if ! browser --dump-dom "data:text/html,<p>ok</p>" >"$work/probe.html" || ! grep
   exit 77
 fi
 
-base=$("$cluster" free-base 5700 5990)
-"$cluster" start "$work/cluster" "$base"
+sio_cluster_start 5700 5990
 
 cat >"$work/html.yml" <<YAML
 config:

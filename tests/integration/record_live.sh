@@ -9,17 +9,10 @@
 #
 #   tests/integration/record_live.sh SIOREPLAY_BINARY
 set -euo pipefail
-sioreplay=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cluster="$root/samples/app/cluster.sh"
-work=$(mktemp -d /tmp/sio_live_XXXXXX)
+. "$(dirname "$0")/lib.sh"
+sio_init live "$1"
 rec_pid=
-cleanup() {
-  [[ -n $rec_pid ]] && kill "$rec_pid" 2>/dev/null || true
-  "$cluster" stop "$work/cluster" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+sio_on_exit() { [[ -z $rec_pid ]] || kill "$rec_pid" 2>/dev/null || true; }
 
 # Can this machine capture at all? (root or CAP_NET_RAW; containers may forbid it)
 probe_rc=0
@@ -30,8 +23,7 @@ if grep -q "capturing needs root" "$work/probe.log"; then
   exit 77
 fi
 
-base=$("$cluster" free-base 5700 5990)
-"$cluster" start "$work/cluster" "$base"
+sio_cluster_start 5700 5990
 
 "$sioreplay" record --interface lo --filter "tcp port $base" -o "$work/live.jsonl" \
   >"$work/record.log" 2>&1 &

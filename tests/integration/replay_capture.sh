@@ -7,19 +7,11 @@
 #
 #   tests/integration/replay_capture.sh SIOREPLAY_BINARY
 set -euo pipefail
-sioreplay=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cluster="$root/samples/app/cluster.sh"
+. "$(dirname "$0")/lib.sh"
+sio_init rcap "$1"
 capture="$root/samples/pcap/b8/b8.pcap"
-work=$(mktemp -d /tmp/sio_rcap_XXXXXX)
-cleanup() {
-  "$cluster" stop "$work/cluster" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-base=$("$cluster" free-base 6000 6290)
-"$cluster" start "$work/cluster" "$base"
+sio_cluster_start 6000 6290
 
 "$sioreplay" record "$capture" -q -o "$work/rec.jsonl"
 timeout 120 "$sioreplay" replay "$capture" --target "http://127.0.0.1:$base" -q \

@@ -12,18 +12,10 @@
 #
 #   tests/integration/replay_flow.sh SIOREPLAY_BINARY
 set -euo pipefail
-sioreplay=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cluster="$root/samples/app/cluster.sh"
-work=$(mktemp -d /tmp/sio_flow_XXXXXX)
+. "$(dirname "$0")/lib.sh"
+sio_init flow "$1"
 failures=0
-cleanup() {
-  "$cluster" stop "$work/cluster" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-base=$("$cluster" free-base 5400 5690)
-"$cluster" start "$work/cluster" "$base"
+sio_cluster_start 5400 5690
 
 check() { # check NAME NODE_EXPRESSION_ON_c(counters),s(summaries),rc,log
   node - "$work/$1.report.json" "$(cat "$work/$1.rc")" "$work/$1.log" "$2" "$3" <<'JS' || failures=$((failures + 1))

@@ -11,19 +11,11 @@
 #
 #   tests/integration/replay_recorded.sh SIOREPLAY_BINARY
 set -euo pipefail
-sioreplay=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cluster="$root/samples/app/cluster.sh"
+. "$(dirname "$0")/lib.sh"
+sio_init rrec "$1"
 capture="$root/samples/pcap/b8/b8.pcap"
-work=$(mktemp -d /tmp/sio_rrec_XXXXXX)
-cleanup() {
-  "$cluster" stop "$work/cluster" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-base=$("$cluster" free-base 6300 6590)
-"$cluster" start "$work/cluster" "$base" --event-log
+sio_cluster_start 6300 6590 --event-log
 
 "$sioreplay" record "$capture" -q -o "$work/rec.jsonl"
 # A scenario option is refused for a recording, and a recording option for a scenario.

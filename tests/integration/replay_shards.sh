@@ -18,18 +18,9 @@
 #
 #   tests/integration/replay_shards.sh SIOREPLAY_BINARY
 set -euo pipefail
-sioreplay=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cluster="$root/samples/app/cluster.sh"
-work=$(mktemp -d /tmp/sio_shards_XXXXXX)
-cleanup() {
-  "$cluster" stop "$work/cluster" >/dev/null 2>&1 || true
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-
-base=$("$cluster" free-base 5300 5490)
-"$cluster" start "$work/cluster" "$base" --event-log
+. "$(dirname "$0")/lib.sh"
+sio_init shards "$1"
+sio_cluster_start 5300 5490 --event-log
 logs() { cat "$work"/cluster/s{1,2,3}-events.jsonl; }
 clear_logs() { for r in s1 s2 s3; do : >"$work/cluster/$r-events.jsonl"; done; }
 

@@ -15,23 +15,13 @@
 #
 #   tests/integration/replay_sticky.sh SIOREPLAY_BINARY [--v2] [--tls]
 set -euo pipefail
-sioreplay=$(realpath "$1")
-shift
+. "$(dirname "$0")/lib.sh"
 v2=0 tls=0
-for a in "$@"; do
+for a in "${@:2}"; do
   case $a in --v2) v2=1 ;; --tls) tls=1 ;; *) echo "unknown option $a" >&2; exit 2 ;; esac
 done
-root=$(cd "$(dirname "$0")/../.." && pwd)
-cluster="$root/samples/app/cluster.sh"
-work=$(mktemp -d /tmp/sio_replay_XXXXXX)
+sio_init replay "$1"
 failures=0
-extra_pids=()
-cleanup() {
-  "$cluster" stop "$work/cluster" >/dev/null 2>&1 || true
-  for p in "${extra_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 start_args=()
 scheme=http
@@ -43,8 +33,7 @@ if [ "$tls" = 1 ]; then
   scheme=https
   tls_args=(--ca-file "$work/certs/ca.pem")
 fi
-base=$("$cluster" free-base 5000 5290)
-"$cluster" start "$work/cluster" "$base" "${start_args[@]}"
+sio_cluster_start 5000 5290 ${start_args[@]+"${start_args[@]}"}
 # The certificate names localhost and 127.0.0.1; localhost checks the DNS name path.
 host=127.0.0.1
 if [ "$tls" = 1 ]; then host=localhost; fi
@@ -192,8 +181,8 @@ if [ "$tls" = 1 ]; then
   wport=$("$cluster" free-base 5300 5390)
   node "$root/samples/app/server.js" --port "$wport" --replica wrong \
     --tls-cert "$work/certs/wrongname.pem" --tls-key "$work/certs/wrongname.key" >/dev/null 2>&1 &
-  extra_pids+=($!)
-  for _ in $(seq 50); do curl -sk "https://127.0.0.1:$wport/stats" >/dev/null && break; sleep 0.1; done
+  sio_track $!
+  sio_wait_port "$wport" 5
   scenario wrongname '    transports: ["websocket"]' 2 "$wport"
   tls_args=(--ca-file "$work/certs/ca.pem")
   "$cluster" reset "$work/cluster" >/dev/null

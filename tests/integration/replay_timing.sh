@@ -17,26 +17,16 @@
 #
 #   tests/integration/replay_timing.sh SIOREPLAY_BINARY [--sanitized]
 set -euo pipefail
-sioreplay=$(realpath "$1")
+. "$(dirname "$0")/lib.sh"
+sio_init timing "$1"
 lag_limit=3 jitter=3
 if [ "${2:-}" = --sanitized ]; then lag_limit=10 jitter=5; fi
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/sio_timing_XXXXXX)
-server_pid=""
-cleanup() {
-  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
 
-port=$("$root/samples/app/cluster.sh" free-base 5500 5690)
+port=$(sio_free_port 5500 5690)
 node "$root/samples/app/server.js" --port "$port" --replica t1 --event-log "$work/events.jsonl" \
   >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+sio_track $!
+sio_wait_port "$port"
 
 cat >"$work/timing.yml" <<YAML
 config:

@@ -46,6 +46,10 @@ inline std::string websocket_accept(std::string_view key) {
   return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
+/// The largest message the replayer takes from a server, on the websocket (after reassembling
+/// its frames) and as a polling answer; past it the user fails with errors.message_too_big.
+inline constexpr std::size_t max_message_bytes = 64u << 20;
+
 template <class Stream> class WsClient {
 public:
   /// A received message: valid until the next read().
@@ -232,7 +236,7 @@ public:
   }
 
 private:
-  static constexpr std::size_t max_message = 64u << 20;
+  static constexpr std::size_t max_message = max_message_bytes;
   static constexpr std::size_t first_bytes = 256; ///< read buffer of an idle connection
   static constexpr std::size_t keep_bytes = 4096; ///< larger buffers are freed when empty
 

@@ -61,6 +61,9 @@ public:
   Status commit();
   /// The target path.
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
+  /// The temporary file until commit() ("" for standard output or a device): for a signal
+  /// handler that must remove it before exiting at once (no destructor runs then).
+  [[nodiscard]] const std::string& temp_path() const noexcept { return temp_path_; }
 
 private:
   AtomicOutput() = default;

@@ -22,4 +22,9 @@ namespace sio {
 /// signed, integers past 64 bits and numbers with a fraction or exponent double).
 bool parse_json_fast(std::string_view text, Json& out, std::size_t max_depth);
 
+/// The same check without building a value or allocating: true when `text` is certainly one
+/// valid JSON value that parse_json_fast would read (false also when it is only unsure). For
+/// fast paths that skip the parse but must not take broken JSON for a message.
+bool json_surely_valid(std::string_view text, std::size_t max_depth);
+
 } // namespace sio
