@@ -22,15 +22,8 @@
 #
 #   tests/integration/security.sh SIOREPLAY_BINARY
 set -euo pipefail
-sioreplay=$(realpath "$1")
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/sio_security_XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+sio_init security "$1"
 failures=0
 check() { # check WHAT COMMAND...: ok when the command succeeds
   local what=$1
@@ -128,7 +121,7 @@ check "... and the CSV does hold them (for the replay)" grep -q secret-abc "$wor
 # Replay against the sample app (one replica, 127.0.0.1).
 app_port=$(free_port 127.0.0.1)
 node "$root/samples/app/server.js" --port "$app_port" --replica s1 >"$work/app.log" 2>&1 &
-pids+=($!)
+sio_track $!
 wait_http "http://127.0.0.1:$app_port/stats"
 app="http://127.0.0.1:$app_port"
 replay() { # replay NAME INPUT [args...]: report, HTML report and stderr under $work/replay/NAME.*
@@ -176,7 +169,7 @@ tls_server() { # tls_server NAME: a replica serving certs/NAME.pem on a free por
   port=$(free_port 127.0.0.1)
   node "$root/samples/app/server.js" --port "$port" --replica "$1" --tls-cert "$certs/$1.pem" \
     --tls-key "$certs/$1.key" >"$work/tls-$1.log" 2>&1 &
-  pids+=($!)
+  sio_track $!
   wait_http "https://127.0.0.1:$port/stats" -k
   echo "$port"
 }
@@ -238,7 +231,7 @@ else
       if (q.url === "/count") return s.end(String(n));
       n++; s.writeHead(200, { "Content-Type": "application/json" }); s.end("{\"ok\":true}");
     }).listen(+process.argv[1], "127.0.0.2")' "$elsewhere" &
-  pids+=($!)
+  sio_track $!
   wait_http "http://127.0.0.2:$elsewhere/count"
   hits() { curl -s "http://127.0.0.2:$elsewhere/count"; }
   host_run() { # host_run NAME URL [args...]
