@@ -4,6 +4,7 @@
 
 #include "sio/common/file_io.hpp"
 #include "sio/common/session_json.hpp"
+#include "sio/common/socketio.hpp"
 #include "sio/replayer/html_report.hpp"
 #include "sio/replayer/recorded.hpp"
 #include "sio/replayer/report.hpp"
@@ -69,12 +70,17 @@ int run_report(const ReportArgs& a) {
   for (const auto& path : a.inputs) {
     auto file = InputFile::open(path);
     if (!file) return report_error(file.error().message());
+    // Refused before parsing: copying a value nested 100,000 deep would overflow the stack.
+    if (const auto deep = find_json_too_deep(file->data()))
+      return report_error(path + ": " + line_column(file->data(), *deep) +
+                          ": JSON nested deeper than " + std::to_string(max_json_depth) +
+                          " levels");
     Json j;
     try {
       j = Json::parse(file->data());
     } catch (const Json::parse_error& e) {
       return report_error(path + ": " + line_column(file->data(), e.byte > 0 ? e.byte - 1 : 0) +
-                          ": not JSON (" + e.what() + ")");
+                          ": not JSON (" + json_parse_error_text(e) + ")");
     }
     auto m = replayer::metrics_from_report(j);
     if (!m) return report_error(path + ": " + m.error().message());

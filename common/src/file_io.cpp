@@ -47,7 +47,7 @@ Result<InputFile> InputFile::open(const std::string& path) {
   }
   if (S_ISDIR(st.st_mode)) {
     ::close(fd);
-    return fail(errc::is_directory, path + ": expected a capture file, got a directory");
+    return fail(errc::is_directory, path + ": expected a file, got a directory");
   }
   if (S_ISREG(st.st_mode)) {
     if (st.st_size == 0) {

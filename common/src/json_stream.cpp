@@ -3,6 +3,7 @@
 #include "sio/common/utf8.hpp"
 
 #include <cstring>
+#include <optional>
 
 namespace sio {
 namespace {
@@ -212,13 +213,22 @@ JsonReader::Token JsonReader::read_number() {
 JsonReader::Token JsonReader::read_string(bool is_key) {
   const std::size_t open = pos_;
   std::size_t i = pos_ + 1;
+  // JSON text is UTF-8 (RFC 8259 section 8.1): a run of raw bytes with a high bit set is checked.
+  const auto bad_utf8 = [this](std::size_t from, std::size_t to) {
+    const std::size_t ok = valid_utf8_prefix(std::string_view(doc_ + from, to - from));
+    return ok == to - from ? std::nullopt : std::optional<std::size_t>(from + ok);
+  };
+  unsigned char high = 0; // OR of the bytes scanned: bit 7 set when any is not ASCII
   // Fast path: scan to the closing quote; fall back to unescaping at the first backslash.
   while (i < size_) {
     const unsigned char ch = static_cast<unsigned char>(doc_[i]);
     if (ch == '"' || ch == '\\' || ch < 0x20) break;
+    high |= ch;
     ++i;
   }
   if (i >= size_) return fail_at(open, "the document ends inside a string", errc::truncated_input);
+  if ((high & 0x80) != 0)
+    if (const auto at = bad_utf8(open + 1, i)) return fail_at(*at, "invalid UTF-8 in a string");
   if (doc_[i] == '"') {
     text_ = std::string_view(doc_ + open + 1, i - open - 1);
     pos_ = i + 1;
@@ -237,6 +247,7 @@ JsonReader::Token JsonReader::read_string(bool is_key) {
           if (d == '"' || d == '\\' || d < 0x20) break;
           ++i;
         }
+        if (const auto at = bad_utf8(run, i)) return fail_at(*at, "invalid UTF-8 in a string");
         scratch_.append(doc_ + run, i - run);
         continue;
       }

@@ -535,6 +535,26 @@ Result<Session> session_from_json(const Json& j) {
   return s;
 }
 
+std::string json_parse_error_text(const Json::parse_error& e) {
+  std::string_view what = e.what();
+  if (const auto colon = what.find(": ");
+      what.starts_with("[json.exception.") && colon != std::string_view::npos)
+    what.remove_prefix(colon + 2);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string text;
+  for (const char c : what) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) {
+      text += c;
+    } else {
+      text += "\\x";
+      text += hex[u >> 4];
+      text += hex[u & 0xf];
+    }
+  }
+  return text;
+}
+
 Result<Recording> read_recording(std::string_view text, const std::string& name) {
   Recording rec;
   std::size_t line_no = 0;
@@ -552,8 +572,13 @@ Result<Recording> read_recording(std::string_view text, const std::string& name)
       return fail(errc::bad_recording, at + ": column " + std::to_string(*deep + 1) +
                                            ": JSON nested deeper than " +
                                            std::to_string(max_json_depth) + " levels");
-    Json j = Json::parse(line, nullptr, false);
-    if (j.is_discarded()) return fail(errc::bad_recording, at + ": not valid JSON");
+    Json j;
+    try {
+      j = Json::parse(line);
+    } catch (const Json::parse_error& e) {
+      return fail(errc::bad_recording, at + ": column " + std::to_string(e.byte) +
+                                           ": not valid JSON (" + json_parse_error_text(e) + ")");
+    }
     if (!j.is_object()) return fail(errc::bad_recording, at + ": expected a JSON object");
     if (!header_seen) {
       if (string_or_empty(j, "format") != "sioreplay-recording")

@@ -60,13 +60,18 @@ std::optional<std::size_t> utf8_prefix_for_utf16_units(std::string_view utf8,
   return i;
 }
 
-bool is_valid_utf8(std::string_view s) noexcept {
-  for (std::size_t i = 0; i < s.size();) {
+std::size_t valid_utf8_prefix(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
     const std::size_t n = sequence_length(s, i);
-    if (n == 0) return false;
+    if (n == 0) break;
     i += n;
   }
-  return true;
+  return i;
+}
+
+bool is_valid_utf8(std::string_view s) noexcept {
+  return valid_utf8_prefix(s) == s.size();
 }
 
 void append_utf8(std::string& out, char32_t cp) {

@@ -37,6 +37,11 @@ void append_json(std::string& out, const Json& j);
 /// Appends `s` as a JSON string, as dump_json writes it.
 void append_json_string(std::string& out, std::string_view s);
 
+/// nlohmann's parse error for a message: without its "[json.exception...] parse error at line
+/// L, column C: " prefix (callers print the place their own way), and the bytes it quotes
+/// escaped as \xNN (a binary file must not print raw bytes to the terminal).
+std::string json_parse_error_text(const Json::parse_error& e);
+
 /// Reads a session back from its JSON object. Errors name the field.
 Result<Session> session_from_json(const Json& j);
 

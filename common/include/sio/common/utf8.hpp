@@ -20,6 +20,10 @@ std::optional<std::size_t> utf8_prefix_for_utf16_units(std::string_view utf8,
 /// True when `s` is well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
 bool is_valid_utf8(std::string_view s) noexcept;
 
+/// Byte length of the longest well-formed UTF-8 prefix of `s` (`s.size()` when all of it is):
+/// the offset of the first bad byte, for error messages.
+std::size_t valid_utf8_prefix(std::string_view s) noexcept;
+
 /// Appends code point `cp` to `out` as UTF-8 (surrogates are written as-is, WTF-8 style).
 void append_utf8(std::string& out, char32_t cp);
 
