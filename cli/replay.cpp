@@ -216,7 +216,11 @@ int run_replay(ReplayArgs& a) {
     script = replayer::load_script(a.script, lo);
   }
   if (!script) {
-    std::fprintf(stderr, "sioreplay replay: error: %s\n", script.error().message().c_str());
+    // The scenario loader's messages are whole ("s.yml:4: config.phases[0].duration: must not
+    // be negative"): the error code's own words ("bad recording") would only mislead.
+    const Error& e = script.error();
+    std::fprintf(stderr, "sioreplay replay: error: %s\n",
+                 (recorded || e.context.empty() ? e.message() : e.context).c_str());
     return exit_failure;
   }
   for (const auto& w : script->warnings)

@@ -9,6 +9,7 @@
 
 #include "sio/common/file_io.hpp"
 #include "sio/common/session_json.hpp"
+#include "sio/common/utf8.hpp"
 #include "sio/replayer/template.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -416,14 +417,30 @@ public:
     if (!in) {
       Error e = in.error();
       if (e.is(errc::empty_input)) throw_error(errc::empty_input, file_ + ": the script is empty");
-      throw LoadError{errc::io_error, e.message()};
+      throw LoadError{e.is(errc::is_directory) ? errc::is_directory : errc::io_error, e.context};
+    }
+    const std::string_view text = in->data();
+    // YAML is Unicode text (YAML 1.2 section 5.2); yaml-cpp passes bad bytes through.
+    if (const std::size_t bad = valid_utf8_prefix(text); bad != text.size()) {
+      const std::string_view before = text.substr(0, bad);
+      const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+      const auto nl = before.rfind('\n');
+      const std::size_t column = nl == std::string_view::npos ? bad + 1 : bad - nl;
+      throw_error(errc::bad_json, file_ + ":" + std::to_string(line) + ":" +
+                                      std::to_string(column) + ": invalid UTF-8 (byte " +
+                                      std::to_string(bad) + ")");
     }
     YAML::Node doc;
     try {
-      doc = YAML::Load(std::string(in->data()));
+      doc = YAML::Load(std::string(text));
     } catch (const YAML::ParserException& e) {
+      // yaml-cpp's depth guard (YAML::DeepRecursion, whose type the library does not export)
+      // says "bad file": a string has no other reason to.
       throw_error(errc::bad_json, file_ + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+                                      std::to_string(e.mark.column + 1) + ": " +
+                                      (e.msg == YAML::ErrorMsg::BAD_FILE
+                                           ? std::string("nested too deeply for the YAML parser")
+                                           : e.msg));
     }
     YNode root;
     TreeBuilder(file_).build(doc, root, 0, 1);
@@ -516,8 +533,28 @@ private:
   }
   double duration(const YNode& n, const std::string& path) const {
     auto r = parse_duration_s(to_json(n));
-    if (!r) fail_at(n, path, "expected a number or a duration string (like 30, \"30s\", \"5m\")");
+    if (!r)
+      fail_at(n, path,
+              r.error().context.ends_with("negative")
+                  ? "must not be negative"
+                  : "expected a number or a duration string (like 30, \"30s\", \"5m\")");
     return *r;
+  }
+  /// A map of header names to values (socketio.extraHeaders, an HTTP step's headers). A line
+  /// break in a name or a value would end the header there and start another one (header
+  /// injection): refused here; values made by templates are checked again when rendered.
+  Json header_map(const YNode& x, const std::string& path) const {
+    if (!x.is_map()) fail_at(x, path, "expected a map of header names to values");
+    for (std::size_t i = 0; i < x.keys.size(); ++i) {
+      if (const auto fault = header_fault(x.keys[i], true))
+        throw_error(errc::bad_recording,
+                    where(x.key_lines[i]) + path + ": a header name " + *fault);
+      const YNode& v = x.items[i];
+      if (v.is_scalar())
+        if (const auto fault = header_fault(v.text, false))
+          fail_at(v, path + "." + x.keys[i], "the value " + *fault);
+    }
+    return to_json(x);
   }
 
   // ---- config ------------------------------------------------------------------------------
@@ -743,8 +780,7 @@ private:
         if (!x.is_map() && !x.is_scalar()) fail_at(x, kp, "expected a map or a query string");
         o.query = x.is_scalar() ? Json(x.text) : to_json(x);
       } else if (k == "extraHeaders") {
-        if (!x.is_map()) fail_at(x, kp, "expected a map of header names to values");
-        o.extra_headers = to_json(x);
+        o.extra_headers = header_map(x, kp);
       } else if (k == "auth") {
         if (!x.is_map()) fail_at(x, kp, "expected a map");
         o.auth = to_json(x);
@@ -908,8 +944,7 @@ private:
         h.url = text(x, kp);
         has_url = true;
       } else if (k == "headers") {
-        if (!x.is_map()) fail_at(x, kp, "expected a map of header names to values");
-        h.headers = to_json(x);
+        h.headers = header_map(x, kp);
       } else if (k == "json") {
         h.json = to_json(x);
       } else if (k == "body") {
@@ -1122,6 +1157,20 @@ private:
 };
 
 } // namespace
+
+std::optional<std::string> header_fault(std::string_view text, bool name) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::string at = " at byte " + std::to_string(i);
+    if (c == '\r' || c == '\n')
+      return "contains a line break (\\r or \\n)" + at + ": refused (it would inject a header)";
+    if (c == 0) return "contains a NUL byte" + at + ": refused";
+    if (name && (c == ':' || c == ' ' || c < 0x20 || c == 0x7f))
+      return "contains a colon, space or control character" + at;
+  }
+  if (name && text.empty()) return std::string("is empty");
+  return std::nullopt;
+}
 
 Result<double> parse_duration_s(const Json& value) {
   if (value.is_number()) {

@@ -54,6 +54,14 @@ struct UserError : std::runtime_error {
       : std::runtime_error(what), cause(std::move(c)) {}
 };
 
+/// A header value made by a template (a variable, a payload CSV field): one with a line break
+/// would inject a header, so the user fails instead of sending it.
+std::string checked_header(const std::string& name, std::string value) {
+  if (const auto fault = header_fault(value, false))
+    throw UserError("bad_header", "header " + name + ": the rendered value " + *fault);
+  return value;
+}
+
 std::int64_t us_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count();
 }
@@ -642,7 +650,7 @@ template <bool Tls> awaitable<void> User<Tls>::open() {
   if (options_.extra_headers) {
     const Json h = render_value(*options_.extra_headers);
     if (h.is_object())
-      for (const auto& [k, v] : h.items()) headers_.emplace_back(k, text_of(v));
+      for (const auto& [k, v] : h.items()) headers_.emplace_back(k, checked_header(k, text_of(v)));
   }
   if (options_.auth) auth_ = render_value(*options_.auth);
 
@@ -1330,7 +1338,7 @@ template <bool Tls> awaitable<void> User<Tls>::http_step(const Step& step) {
   if (h.headers) {
     const Json hs = render_value(*h.headers);
     if (hs.is_object())
-      for (const auto& [k, v] : hs.items()) req.set(k, text_of(v));
+      for (const auto& [k, v] : hs.items()) req.set(k, checked_header(k, text_of(v)));
   }
   if (h.json) {
     req.set(http::field::content_type, "application/json");

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sio::replayer {
@@ -152,6 +153,10 @@ struct LoadOptions {
 /// key and line (schema): "scenario.yml:12:5: phases[0].duration: expected a number".
 /// Payload CSVs are read here too (errors name the CSV file and line).
 Result<Script> load_script(const std::string& path, const LoadOptions& options = {});
+
+/// Why `text` cannot be sent as a header name (`name`) or value: a CR, LF or NUL (a header
+/// injection), or in a name a colon, space or control character; nullopt when it can.
+std::optional<std::string> header_fault(std::string_view text, bool name);
 
 /// Parses an Artillery duration: a number of seconds, or a string "500ms", "5s", "5m", "1h".
 Result<double> parse_duration_s(const Json& value);
