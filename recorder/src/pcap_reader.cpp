@@ -392,6 +392,12 @@ void Conn::on_error(Side side, HttpConnection::ErrorKind kind, std::uint64_t off
       return;
     }
   }
+  // A body over a limit comes after a start line and head that parsed: the connection speaks
+  // HTTP, so the error is news before any message completes (a first request declaring a
+  // Content-Length of 10^15 would otherwise be held forever: the capture's one flow silently
+  // empty, and "no request with EIO=" the only hint).
+  if (kind == HttpConnection::ErrorKind::limit && what.find(" body ") != std::string::npos)
+    saw_http_message();
   diagnose(http_error_kind(kind), place(side, offset), std::move(what));
 }
 

@@ -119,6 +119,11 @@ Status read_inputs(const RecordOptions& options, SessionBuilder& builder,
       if (!file) return fail(std::move(file).error());
       format = sniff_format(file->data().substr(0, 64));
       if (format == InputFormat::har) {
+        const std::string_view data = file->data();
+        if (data.substr(0, data.find('\n')).find("\"sioreplay-recording\"") !=
+            std::string_view::npos)
+          return fail(errc::bad_har, path + ": line 1: a sioreplay recording, not a HAR or a "
+                                            "capture (convert and replay read recordings)");
         if (sink)
           return fail(errc::unsupported, path + ": HAR files cannot be streamed with captures");
         InputStats st;
@@ -178,16 +183,27 @@ Failure nothing_found(const RecordOptions& options, const ReadCounts& counts,
   if (counts.any_pcap)
     in += (in.empty() ? "" : " and ") + std::to_string(counts.packets) + " packet" +
           (counts.packets == 1 ? "" : "s");
-  std::string why = files + ": no Socket.IO traffic found in " + in +
-                    " (no request with EIO= and transport= in its URL";
-  why += options.path.empty() ? ")" : " on path " + options.path + ")";
+  std::string why = files + ": no Socket.IO traffic found in " + in;
+  // A diagnostic's place (or its text) starts with its file: printed once, at the start.
+  const auto place = [&files](const Diagnostic& d) {
+    const auto strip = [&files](std::string_view s) {
+      if (s == files) return std::string_view();
+      if (s.starts_with(files) && s.substr(files.size()).starts_with(": "))
+        s.remove_prefix(files.size() + 2);
+      return s;
+    };
+    const std::string_view where = strip(d.where), what = strip(d.what);
+    return where.empty() ? std::string(what) : std::string(where) + ": " + std::string(what);
+  };
   for (const auto& d : diagnostics)
-    if (d.kind == "tls_encrypted") {
-      why += "; TLS traffic is encrypted: " + d.where + ": " + d.what;
-      return fail(errc::no_socketio_traffic, why);
-    }
+    if (d.kind == "tls_encrypted")
+      return fail(errc::no_socketio_traffic, why + "; TLS traffic is encrypted: " + place(d));
+  // With a problem (a damaged capture, a frame over a limit) the Engine.IO requests may have been
+  // there: the problem is the news, not the URL hint.
   if (!diagnostics.empty())
-    why += "; first problem: " + diagnostics.front().where + ": " + diagnostics.front().what;
+    return fail(errc::no_socketio_traffic, why + "; first problem: " + place(diagnostics.front()));
+  why += " (no request with EIO= and transport= in its URL";
+  why += options.path.empty() ? ")" : " on path " + options.path + ")";
   return fail(errc::no_socketio_traffic, why);
 }
 

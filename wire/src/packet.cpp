@@ -432,6 +432,22 @@ std::string format_hint(const unsigned char* b, std::size_t n) {
          "0a";
 }
 
+/// Where libpcap failed to open a pcapng file: it reads the Section Header Block and the
+/// blocks after it up to the first Interface Description Block. A section header of a sane
+/// length (28 bytes to 16 MiB) is taken as read, so the fault is in the blocks after it.
+std::string pcapng_open_place(const unsigned char* b, std::size_t n) {
+  if (n < 12) return "byte 0 (section header block)";
+  std::uint32_t order = 0, length = 0;
+  std::memcpy(&order, b + 8, 4);
+  std::memcpy(&length, b + 4, 4);
+  if (order == 0x4D3C2B1Au)
+    length = __builtin_bswap32(length); // a big-endian section
+  else if (order != 0x1A2B3C4Du)
+    return "byte 0 (section header block)";
+  if (length < 28 || length > (16u << 20)) return "byte 0 (section header block)";
+  return "byte " + std::to_string(length) + " (the blocks after the section header)";
+}
+
 std::string perm_message(const std::string& iface, const std::string& text) {
   return "interface " + iface +
          ": capturing needs root, or the CAP_NET_RAW and CAP_NET_ADMIN capabilities (e.g. "
@@ -475,13 +491,13 @@ Result<std::unique_ptr<PacketSource>> PacketSource::open_file(const std::string&
   __fsetlocking(f, FSETLOCKING_BYCALLER); // one reader thread: skip stdio's lock per fread()
   // Our own look at the first bytes: libpcap's "unknown file format" helps nobody, and the
   // format decides how bytes_read() is kept.
-  unsigned char head[4] = {};
+  unsigned char head[12] = {};
   std::size_t head_n = 0;
   if (regular) {
     head_n = std::fread(head, 1, sizeof head, f);
     std::rewind(f);
   }
-  const bool pcapng = head_n == 4 && std::memcmp(head, "\x0A\x0D\x0D\x0A", 4) == 0;
+  const bool pcapng = head_n >= 4 && std::memcmp(head, "\x0A\x0D\x0D\x0A", 4) == 0;
 
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, errbuf);
@@ -495,7 +511,9 @@ Result<std::unique_ptr<PacketSource>> PacketSource::open_file(const std::string&
     if (contains(text, "unknown file format"))
       return fail(errc::unsupported, path + ": not a pcap or pcapng capture file" +
                                          format_hint(head, head_n) + " (libpcap: " + text + ")");
-    return fail(errc::io_error, path + ": cannot read the capture: " + text);
+    return fail(errc::io_error,
+                path + ": " + (pcapng ? pcapng_open_place(head, head_n) : std::string("byte 0")) +
+                    ": cannot read the capture: " + text);
   }
   const int dlt = pcap_datalink(p);
   if (!link_type_supported(dlt)) {
