@@ -653,4 +653,17 @@ TEST(JsonReaderTest, ErrorMessageNamesTheByteOffset) {
   EXPECT_NE(e.message().find("byte 5"), std::string::npos) << e.message();
 }
 
+TEST(JsonReaderTest, InvalidUtf8InAStringIsAnErrorAtTheBadByte) {
+  // A lone Latin-1 byte, in the fast path and after an escape (the unescaping path).
+  for (const auto& [doc, at] : std::vector<std::pair<std::string, std::uint64_t>>{
+           {"[\"caf\xe9\"]", 5}, {"[\"a\\n\xc3\x28\"]", 5}, {"{\"k\xff\":1}", 3}}) {
+    JsonReader r(doc);
+    for (int i = 0; i < 8 && r.next() != Token::error; ++i) {}
+    ASSERT_TRUE(r.failed()) << doc;
+    EXPECT_EQ(r.error().offset, at) << doc;
+    EXPECT_EQ(r.error().context, "invalid UTF-8 in a string") << doc;
+  }
+  EXPECT_EQ(string_value("\"\xf0\x9f\x98\x80\""), "\xf0\x9f\x98\x80"); // valid 4-byte UTF-8 kept
+}
+
 } // namespace

@@ -89,4 +89,12 @@ TEST(AppendUtf8, OutOfRangeBecomesReplacementCharacter) {
   EXPECT_EQ(s, "\xef\xbf\xbd\xef\xbf\xbd");
 }
 
+TEST(ValidUtf8Prefix, StopsAtTheFirstBadByte) {
+  EXPECT_EQ(sio::valid_utf8_prefix(""), 0u);
+  EXPECT_EQ(sio::valid_utf8_prefix("caf\xc3\xa9"), 5u);
+  EXPECT_EQ(sio::valid_utf8_prefix("caf\xe9!"), 3u);   // Latin-1
+  EXPECT_EQ(sio::valid_utf8_prefix("ab\xc0\xaf"), 2u); // overlong '/'
+  EXPECT_EQ(sio::valid_utf8_prefix("ab\xe2\x82"), 2u); // cut inside a sequence
+}
+
 } // namespace

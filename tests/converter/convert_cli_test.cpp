@@ -104,7 +104,8 @@ TEST_F(ConvertCli, BadRecordingsNameTheLine) {
            R"({"kind":"session","id":1,"sid":"S","eio":4,"started_us":0,"messages":[]})"
            "\n",
        "line 2: session: missing field \"url\""},
-      {"badjson.jsonl", header + "\n" + good_session + "\n{not json\n", "line 3: not valid JSON"},
+      {"badjson.jsonl", header + "\n" + good_session + "\n{not json\n",
+       "line 3: column 2: not valid JSON"},
       {"empty.jsonl", "", "empty"},
       {"nosessions.jsonl", header + "\n", "no session"},
       {"wrongtype.jsonl",

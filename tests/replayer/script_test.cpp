@@ -372,8 +372,8 @@ TEST_F(ScriptTest, PhaseErrors) {
   };
   const std::vector<Case> cases = {
       {"- duration: soon", 4, "config.phases[0].duration: expected a number or a duration string"},
-      {"- duration: -5", 4, "config.phases[0].duration: expected a number or a duration string"},
-      {"- duration: \"-5s\"", 4, "config.phases[0].duration: expected a number or a duration"},
+      {"- duration: -5", 4, "config.phases[0].duration: must not be negative"},
+      {"- duration: \"-5s\"", 4, "config.phases[0].duration: must not be negative"},
       {"- duration: [1]", 4, "config.phases[0].duration: expected a number or a duration"},
       {"- duration: 1\n      arrivalCount: -1", 5,
        "config.phases[0].arrivalCount: must not be negative"},
@@ -384,7 +384,7 @@ TEST_F(ScriptTest, PhaseErrors) {
       {"- duration: 1\n      rampTo: -2", 5, "config.phases[0].rampTo: must not be negative"},
       {"- duration: 1\n      maxVusers: x", 5, "config.phases[0].maxVusers: expected a number"},
       {"- duration: 1\n    - arrivalRate: 3", 5, "config.phases[1]: expected `duration`"},
-      {"- pause: -1", 4, "config.phases[0].pause: expected a number or a duration string"},
+      {"- pause: -1", 4, "config.phases[0].pause: must not be negative"},
       {"- 5", 4, "config.phases[0]: expected a map"},
   };
   for (const auto& c : cases) {
@@ -832,7 +832,7 @@ TEST_F(ScriptTest, StepErrors) {
       {"      - emit: [a]\n        acknowledge: [1]\n", 7,
        "scenarios[0].flow[0].acknowledge: expected a map"},
       {"      - think: soon\n", 6, "scenarios[0].flow[0].think: expected a number or a duration"},
-      {"      - think: -1\n", 6, "scenarios[0].flow[0].think: expected a number or a duration"},
+      {"      - think: -1\n", 6, "scenarios[0].flow[0].think: must not be negative"},
       {"      - think: 1\n        jitter: lots\n", 7, "scenarios[0].flow[0].jitter: expected a "},
       {"      - loop:\n          - think: 1\n", 6,
        "scenarios[0].flow[0]: a loop needs `count` or `over`"},
@@ -1168,6 +1168,22 @@ scenarios:
       err("config:\n  target: x\n  ensure:\n    conditions:\n      - expression: \"a ==\"\n"
           "scenarios: []\n");
   EXPECT_TRUE(contains(e, "s.yml:4: config.ensure.conditions[0].expression: unexpected end")) << e;
+}
+
+TEST(HeaderFault, LineBreaksAndNulAreRefusedInNamesAndValues) {
+  EXPECT_EQ(sio::replayer::header_fault("Bearer abc", false), std::nullopt);
+  EXPECT_EQ(sio::replayer::header_fault("X-Trace", true), std::nullopt);
+  EXPECT_EQ(sio::replayer::header_fault("", false), std::nullopt);
+  const auto value = sio::replayer::header_fault("abc\r\nX-Injected: 1", false);
+  ASSERT_TRUE(value);
+  EXPECT_EQ(*value, "contains a line break (\\r or \\n) at byte 3: refused (it would inject a "
+                    "header)");
+  EXPECT_TRUE(sio::replayer::header_fault("a\nb", false));
+  EXPECT_TRUE(sio::replayer::header_fault(std::string("a\0b", 3), false));
+  EXPECT_TRUE(sio::replayer::header_fault("X Trace", true));
+  EXPECT_TRUE(sio::replayer::header_fault("X:Trace", true));
+  EXPECT_TRUE(sio::replayer::header_fault("", true));
+  EXPECT_EQ(sio::replayer::header_fault("a: b", false), std::nullopt); // a colon in a value is fine
 }
 
 } // namespace
