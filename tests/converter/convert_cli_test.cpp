@@ -105,7 +105,7 @@ TEST_F(ConvertCli, BadRecordingsNameTheLine) {
            "\n",
        "line 2: session: missing field \"url\""},
       {"badjson.jsonl", header + "\n" + good_session + "\n{not json\n",
-       "line 3: column 2: not valid JSON"},
+       "line 3: column 3: not valid JSON"},
       {"empty.jsonl", "", "empty"},
       {"nosessions.jsonl", header + "\n", "no session"},
       {"wrongtype.jsonl",
