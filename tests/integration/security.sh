@@ -164,14 +164,13 @@ check "the redacted a1 scenario with its CSV refilled: 0 failed" \
 # ---- 2. TLS ------------------------------------------------------------------------------------
 "$root/samples/app/make-cert.sh" "$work/certs"
 certs="$work/certs"
-tls_server() { # tls_server NAME: a replica serving certs/NAME.pem on a free port; prints the port
-  local port
-  port=$(free_port 127.0.0.1)
-  node "$root/samples/app/server.js" --port "$port" --replica "$1" --tls-cert "$certs/$1.pem" \
+tls_server() { # tls_server NAME: a replica serving certs/NAME.pem on a free port, in $tls_port
+  # (not run in $(...): the server's PID must reach sio_track in this shell, to be ended on exit)
+  tls_port=$(free_port 127.0.0.1)
+  node "$root/samples/app/server.js" --port "$tls_port" --replica "$1" --tls-cert "$certs/$1.pem" \
     --tls-key "$certs/$1.key" >"$work/tls-$1.log" 2>&1 &
   sio_track $!
-  wait_http "https://127.0.0.1:$port/stats" -k
-  echo "$port"
+  wait_http "https://127.0.0.1:$tls_port/stats" -k
 }
 tls_scenario() { # tls_scenario PORT: 3 websocket users, an acked emit each
   cat <<YAML
@@ -196,9 +195,12 @@ tls_run() { # tls_run NAME PORT [args...]
   timeout 60 "$sioreplay" replay "$work/tls-$name.yml" -q -o "$work/tls-$name.json" "$@" \
     >"$work/tls-$name.err" 2>&1 || true
 }
-self=$(tls_server wrong)     # self-signed, SAN DNS:wrong.example
-good=$(tls_server server)    # from the test CA, SAN localhost, 127.0.0.1, ::1
-other=$(tls_server wrongname) # from the test CA, SAN DNS:wrong.example only
+tls_server wrong # self-signed, SAN DNS:wrong.example
+self=$tls_port
+tls_server server # from the test CA, SAN localhost, 127.0.0.1, ::1
+good=$tls_port
+tls_server wrongname # from the test CA, SAN DNS:wrong.example only
+other=$tls_port
 echo "== TLS ($SECONDS s so far)"
 tls_run self "$self"
 check "self-signed: 3/3 users failed with errors.tls" \
