@@ -8,6 +8,10 @@
 #     SECONDS_PER_TARGET  default 300
 #     JOBS                targets run at once (default 1; the machine may be shared)
 #     TARGET              default: all (fuzz_har fuzz_pcap ...)
+#   FUZZ_RUNS=N           also stop a target after N executions (libFuzzer -runs), e.g.
+#                         FUZZ_RUNS=10000000 bench/fuzz_all.sh 36000 2: each target until 10 million
+# The captures and HARs are fuzzed with a length limit (-max_len, below): the samples are up to
+# 900 KB, and without it every mutation copies and parses the whole file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-300}
@@ -27,7 +31,14 @@ mkdir -p "$logs"
 
 run_one() {
   local t=$1
-  fuzz/run_fuzzer.sh "$build/fuzz/$t" "$build/fuzz-corpus" "$seconds" >"$logs/$t.log" 2>&1 || true
+  local opts=()
+  case $t in
+    fuzz_pcap) opts+=(-max_len=20000) ;;
+    fuzz_har) opts+=(-max_len=100000) ;;
+  esac
+  [ -n "${FUZZ_RUNS:-}" ] && opts+=(-runs="$FUZZ_RUNS")
+  fuzz/run_fuzzer.sh "$build/fuzz/$t" "$build/fuzz-corpus" "$seconds" "${opts[@]}" \
+    >"$logs/$t.log" 2>&1 || true
 }
 running=0
 for t in "${targets[@]}"; do
@@ -44,11 +55,12 @@ printf '\n%-22s %8s %14s %10s %10s %12s %8s\n' target seconds executions "exec/s
 for t in "${targets[@]}"; do
   log=$logs/$t.log
   execs=$(awk '/stat::number_of_executed_units:/ {print $2}' "$log" | tail -1)
+  took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
   rate=$(awk '/stat::average_exec_per_sec:/ {print $2}' "$log" | tail -1)
   files=$(find "$build/fuzz-corpus/$t" -type f | wc -l)
   kb=$(du -sk "$build/fuzz-corpus/$t" | cut -f1)
   crashes=$(find "$build/fuzz-artifacts/$t" -type f 2>/dev/null | wc -l)
-  printf '%-22s %8s %14s %10s %10s %12s %8s\n' "$t" "$seconds" "${execs:-?}" "${rate:-?}" \
+  printf '%-22s %8s %14s %10s %10s %12s %8s\n' "$t" "${took:-?}" "${execs:-?}" "${rate:-?}" \
     "$files" "$kb" "$crashes"
 done
 echo "logs: $logs/<target>.log; crashing inputs: $build/fuzz-artifacts/<target>/"

@@ -166,6 +166,27 @@ TEST_F(ReplayCli, UnreachableTargetCountsFailedUsers) {
   EXPECT_NE(report.find("errors.connect_refused"), std::string::npos);
 }
 
+TEST_F(ReplayCli, HeaderValueRenderedWithALineBreakFailsTheUser) {
+  // A header whose value a template fills from the payload CSV: a quoted field may hold CR/LF,
+  // which would inject a header. The user fails with errors.bad_header before it connects;
+  // the user with a clean row goes on (and finds the closed port).
+  std::ofstream(dir_ / "users.csv") << "name,token\nclean,abc\nevil,\"abc\r\nX-Injected: 1\"\n";
+  std::ofstream(dir_ / "s.yml")
+      << "config:\n  target: http://127.0.0.1:9\n  phases:\n    - duration: 1\n"
+         "      arrivalCount: 4\n  payload:\n    path: users.csv\n    fields: [name, token]\n"
+         "    order: sequence\n    skipHeader: true\n  socketio:\n    extraHeaders:\n"
+         "      X-Token: \"{{ token }}\"\nscenarios:\n  - engine: socketio\n    flow:\n"
+         "      - emit: [\"x\"]\n";
+  const CliRun r = run("replay " + at("s.yml") + " -q -o " + at("r.json"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  const Json report = Json::parse(test::slurp(dir_ / "r.json"));
+  const Json& c = report["aggregate"]["counters"];
+  EXPECT_EQ(c["vusers.created"], 4);
+  EXPECT_EQ(c["vusers.failed"], 4);
+  EXPECT_EQ(c["errors.bad_header"], 2) << c.dump();
+  EXPECT_EQ(c["errors.connect_refused"], 2) << c.dump();
+}
+
 TEST_F(ReplayCli, LiveLineEveryTenSecondsUnlessQuiet) {
   // 11 s of arrivals (1/s) against a closed port: the live line appears once, at 10 s, with the
   // users created and failed so far; -q suppresses it. The summary table ends the run either way.

@@ -485,8 +485,11 @@ Result<std::unique_ptr<PacketSource>> PacketSource::open_file(const std::string&
   // what the recorder needs.
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return fail(errc::io_error, path + ": cannot open: " + std::strerror(errno));
-  constexpr std::size_t buffer_size = 256 * 1024;
-  auto buffer = std::make_unique<char[]>(buffer_size);
+  // A small file needs no more than its size (+1, so that stdio sees the end in one read).
+  constexpr std::size_t max_buffer = 256 * 1024;
+  const std::size_t buffer_size =
+      regular ? std::min(max_buffer, static_cast<std::size_t>(st.st_size) + 1) : max_buffer;
+  auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
   std::setvbuf(f, buffer.get(), _IOFBF, buffer_size);
   __fsetlocking(f, FSETLOCKING_BYCALLER); // one reader thread: skip stdio's lock per fread()
   // Our own look at the first bytes: libpcap's "unknown file format" helps nobody, and the
