@@ -459,7 +459,7 @@ Status Reader::run() {
   using clock = std::chrono::steady_clock;
   const auto started = clock::now();
   auto next_progress = started + std::chrono::milliseconds(250);
-  std::uint64_t bad_reported = 0;
+  std::uint64_t bad_reported = 0, bad_times = 0;
   for (;;) {
     if (options_.stop && options_.stop->load(std::memory_order_relaxed)) break;
     const auto n = src_.next(p, err);
@@ -473,6 +473,10 @@ Status Reader::run() {
     if (n == PacketSource::Next::packet) {
       ++stats_.packets;
       stats_.bytes += p.caplen;
+      if (!p.ts_valid && ++bad_times <= 10)
+        builder_.diagnose("bad_timestamp", src_.name() + ": packet " + std::to_string(p.number),
+                          "the capture time is before 1970 or past 2262; the previous packet's "
+                          "time is used");
       last_ts = p.ts_ns;
       switch (decode_packet(src_.linktype(), p.data, p.len, seg)) {
       case DecodeStatus::tcp:

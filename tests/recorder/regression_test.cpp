@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -56,6 +57,23 @@ TEST(RecorderRegressionTest, DeeplyNestedHandshakeIsNotAStackOverflow) {
   ASSERT_TRUE(rec) << rec.error().message();
   ASSERT_FALSE(rec->sessions.empty());
   EXPECT_FALSE(rec->sessions[0].handshake.has_value());
+}
+
+// samples/regression/fuzz_pcap/timestamp-past-2262.pcapng (found by fuzz_pcap): a pcapng packet
+// whose time, in nanoseconds, does not fit in 64 bits; computing it was a signed overflow
+// (UBSan). The packet is kept with the previous packet's time and a diagnostic names it.
+TEST(RecorderRegressionTest, TimestampPast2262IsADiagnosticNotAnOverflow) {
+  RecordOptions o;
+  o.inputs = {sio::test::sample("regression/fuzz_pcap/timestamp-past-2262.pcapng")};
+  std::vector<InputStats> stats;
+  auto rec = record(o, stats);
+  ASSERT_TRUE(rec) << rec.error().message();
+  ASSERT_EQ(rec->sessions.size(), 1u);
+  const auto bad = std::find_if(rec->diagnostics.begin(), rec->diagnostics.end(),
+                                [](const sio::Diagnostic& d) { return d.kind == "bad_timestamp"; });
+  ASSERT_NE(bad, rec->diagnostics.end());
+  EXPECT_NE(bad->where.find("packet 11"), std::string::npos) << bad->where;
+  EXPECT_EQ(stats.at(0).pcap.packets, 21u);
 }
 
 } // namespace

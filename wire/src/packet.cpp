@@ -346,8 +346,15 @@ public:
     }
     if (rc == 1) {
       p.number = ++count_;
-      p.ts_ns = static_cast<std::int64_t>(h->ts.tv_sec) * 1'000'000'000 +
-                static_cast<std::int64_t>(h->ts.tv_usec) * ts_scale_;
+      // A pcapng timestamp is 64 bits of any unit: one past 2262 does not fit in nanoseconds.
+      std::int64_t ns = 0;
+      const auto sec = static_cast<std::int64_t>(h->ts.tv_sec);
+      const auto frac = static_cast<std::int64_t>(h->ts.tv_usec) * ts_scale_;
+      p.ts_valid = sec >= 0 && frac >= 0 && frac < 1'000'000'000 &&
+                   !__builtin_mul_overflow(sec, std::int64_t{1'000'000'000}, &ns) &&
+                   !__builtin_add_overflow(ns, frac, &ns);
+      if (p.ts_valid) last_ts_ = ns;
+      p.ts_ns = last_ts_;
       p.caplen = h->caplen;
       p.len = h->len;
       p.data = std::span<const std::uint8_t>(d, h->caplen);
@@ -418,6 +425,7 @@ private:
   int linktype_;
   int poll_fd_; ///< live, non-blocking: the descriptor to wait on; -1 otherwise
   std::uint64_t offset_ = 0, count_ = 0;
+  std::int64_t last_ts_ = 0; ///< the last valid packet time (for one that is out of range)
   bool done_ = false;
   std::atomic<bool> stop_{false};
   static_assert(std::atomic<bool>::is_always_lock_free, "break_loop() must be signal-safe");

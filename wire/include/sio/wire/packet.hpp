@@ -21,6 +21,9 @@ namespace sio::wire {
 struct RawPacket {
   std::uint64_t number = 0; ///< 1-based packet number in the capture (as Wireshark counts)
   std::int64_t ts_ns = 0;   ///< capture time, epoch nanoseconds
+  /// False when the record's time is before 1970 or past 2262 (does not fit in ts_ns): ts_ns
+  /// then repeats the previous packet's time (0 for the first).
+  bool ts_valid = true;
   std::uint32_t caplen = 0; ///< bytes captured (data.size())
   std::uint32_t len = 0;    ///< bytes on the wire (> caplen when the snap length cut it)
   std::span<const std::uint8_t> data;
