@@ -19,7 +19,7 @@ jobs=${2:-1}
 shift $(($# > 2 ? 2 : $#))
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_har fuzz_pcap fuzz_tcp_reassembly fuzz_http fuzz_websocket fuzz_engineio
+  targets=(fuzz_har fuzz_pcap fuzz_pcap_reader fuzz_tcp_reassembly fuzz_http fuzz_websocket fuzz_engineio
            fuzz_socketio fuzz_tls fuzz_recording fuzz_scenario fuzz_template fuzz_cookie)
 fi
 build=build/fuzz
@@ -34,6 +34,7 @@ run_one() {
   local opts=()
   case $t in
     fuzz_pcap) opts+=(-max_len=20000) ;;
+    fuzz_pcap_reader) opts+=(-max_len=65536) ;;
     fuzz_har) opts+=(-max_len=100000) ;;
   esac
   [ -n "${FUZZ_RUNS:-}" ] && opts+=(-runs="$FUZZ_RUNS")

@@ -23,12 +23,17 @@ copy() { # copy TARGET FILE...: under a name that keeps where it came from
   done
 }
 shopt -s nullglob
+# The reader alone starts from the same hand-made captures as the whole recorder.
+mkdir -p "$corpus/fuzz_pcap_reader"
+cp -f "$src"/fuzz/seeds/fuzz_pcap/* "$corpus/fuzz_pcap_reader/"
 copy fuzz_har "$src"/samples/har/*/*.har
 copy fuzz_pcap "$src"/samples/pcap/*/*.pcap "$src"/samples/pcap/*/*.pcapng
+copy fuzz_pcap_reader "$src"/samples/pcap/*/*.pcap "$src"/samples/pcap/*/*.pcapng
 copy fuzz_scenario "$src"/samples/expected/*.yml "$src"/tests/peers/artillery/scenarios/*.yml
 if [ -d "$shared" ]; then
   copy fuzz_har "$shared"/*/*.har
   copy fuzz_pcap "$shared"/*/*.pcap "$shared"/*/*.pcapng
+  copy fuzz_pcap_reader "$shared"/*/*.pcap "$shared"/*/*.pcapng
 fi
 for d in "$corpus"/fuzz_*/; do
   echo "$(basename "$d"): $(find "$d" -type f | wc -l) seeds"
