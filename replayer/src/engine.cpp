@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <climits>
 #include <cmath>
 #include <future>
 #include <optional>
@@ -345,22 +346,30 @@ Result<RunResult> run(const Script& script, const EngineOptions& opt,
   auto next_progress = start + progress_every;
   Period last_total;
 
-  // Snapshot of all workers' metrics, taken on each worker's own thread.
-  const auto snapshot = [&] {
-    Metrics all;
-    for (auto& w : workers) {
-      std::promise<Metrics> p;
-      auto f = p.get_future();
-      net::post(w->ioc, [&w, &p] { p.set_value(w->metrics); });
-      all.merge(f.get());
-    }
-    return all;
-  };
+  // The latest period and the aggregate over all workers, each worker's taken on its own
+  // thread (Metrics::totals: the latest period and a kept sum, not every period). The latest
+  // period is the newest one any worker has; a worker still in the one before has nothing in it.
   const auto report_progress = [&] {
     if (!opt.progress) return;
-    const Metrics m = snapshot();
-    const Period total = m.aggregate();
-    Period last = m.periods().empty() ? Period{} : m.periods().rbegin()->second;
+    std::vector<Metrics::Totals> each(workers.size());
+    for (std::size_t i = 0; i < workers.size(); ++i) {
+      std::promise<void> p;
+      auto f = p.get_future();
+      net::post(workers[i]->ioc, [&w = *workers[i], &t = each[i], &p] {
+        t = w.metrics.totals();
+        p.set_value();
+      });
+      f.wait();
+    }
+    Period last, total;
+    std::int64_t newest = INT64_MIN;
+    for (const auto& t : each)
+      if (!t.last.counters.empty() || !t.last.histograms.empty())
+        newest = std::max(newest, t.last.period_ms);
+    for (const auto& t : each) {
+      total.merge(t.total);
+      if (t.last.period_ms == newest) last.merge(t.last);
+    }
     opt.progress(last, total, elapsed());
   };
   // The live line every 10 s (or progress_interval_s), also when a wait ends exactly at its

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 
 namespace sio::replayer {
 
@@ -94,6 +95,21 @@ void Metrics::merge(const Period& period) {
   mine.period_ms = key;
   mine.merge(period);
   mine.period_ms = key;
+}
+
+Metrics::Totals Metrics::totals() {
+  Totals t;
+  if (periods_.empty()) return t;
+  const auto latest = std::prev(periods_.end());
+  for (auto it = periods_.upper_bound(closed_upto_); it != latest; ++it) {
+    closed_.merge(it->second);
+    closed_upto_ = it->first;
+  }
+  t.last = latest->second;
+  t.total = closed_;
+  t.total.merge(t.last);
+  t.total.period_ms = latest->first;
+  return t;
 }
 
 Period Metrics::aggregate() const {

@@ -160,3 +160,41 @@ TEST(Metrics, MergePeriodAddsToTheMatchingPeriod) {
 }
 
 } // namespace
+
+namespace {
+
+void expect_same(const Period& a, const Period& b) {
+  EXPECT_EQ(a.period_ms, b.period_ms);
+  EXPECT_EQ(a.counters, b.counters);
+  EXPECT_EQ(a.first_ms, b.first_ms);
+  EXPECT_EQ(a.last_ms, b.last_ms);
+  ASSERT_EQ(a.histograms.size(), b.histograms.size());
+  for (const auto& [name, h] : a.histograms) {
+    const Histogram& o = b.histograms.at(name);
+    EXPECT_EQ(h.count(), o.count()) << name;
+    EXPECT_EQ(h.max(), o.max()) << name;
+    EXPECT_EQ(h.percentile(50), o.percentile(50)) << name;
+  }
+}
+
+TEST(Metrics, TotalsEqualTheAggregateAsPeriodsPass) {
+  Metrics m;
+  EXPECT_TRUE(m.totals().total.counters.empty());
+  for (int step = 0; step < 5; ++step) {
+    // Each step adds to the current period and opens the next one; totals() is asked in
+    // between, as the live display does, so its kept sum grows one period at a time.
+    const std::int64_t at = t0 + step * 10000;
+    m.count("socketio.emit", static_cast<std::uint64_t>(step + 1), at + 5);
+    m.record("socketio.ack_time", 1000 * (step + 1), at + 7);
+    Metrics::Totals t = m.totals();
+    expect_same(t.total, m.aggregate());
+    expect_same(t.last, m.periods().rbegin()->second);
+    m.count("socketio.emit", 10, at + 9000); // the same (latest) period, after the call
+    t = m.totals();
+    expect_same(t.total, m.aggregate());
+    EXPECT_EQ(t.last.counters.at("socketio.emit"), static_cast<std::uint64_t>(step + 11));
+  }
+  EXPECT_EQ(m.totals().total.counters.at("socketio.emit"), 15U + 50U);
+}
+
+} // namespace

@@ -5,6 +5,7 @@
 
 #include "sio/replayer/histogram.hpp"
 
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -44,10 +45,20 @@ public:
   [[nodiscard]] const std::map<std::int64_t, Period>& periods() const noexcept { return periods_; }
   [[nodiscard]] Period aggregate() const;
 
+  /// The latest period and the aggregate, for a live display that asks every second: the
+  /// periods before the latest no longer change (metrics go to the current period), so they
+  /// are added up once and kept, and each call copies only the latest period and that sum.
+  struct Totals {
+    Period last, total;
+  };
+  Totals totals();
+
 private:
   Period& at(std::int64_t now_ms);
   std::map<std::int64_t, Period> periods_;
   std::map<std::string, std::string> examples_;
+  Period closed_;                        ///< totals(): the sum of the periods up to closed_upto_
+  std::int64_t closed_upto_ = INT64_MIN; ///< the last period added to closed_
 };
 
 /// Current wall clock, epoch milliseconds.
