@@ -497,7 +497,9 @@ private:
       ((*user).*Fn)(std::forward<Args>(args)...);
     }
   };
-  template <auto Fn, class Memory> Bound<Fn, Memory> bound(Memory& m) { return {self(), &m}; }
+  template <auto Fn, class Memory> Bound<Fn, Memory> bound(Memory& m) {
+    return {self(), &m};
+  }
 
   // Reading: the frames in WsClient's buffer are handled as they complete; then one
   // async_read_some. The deadline (pingInterval + pingTimeout + 2 s after the last message) is
@@ -546,7 +548,7 @@ private:
   std::exception_ptr flow_error_;               ///< why the flow ended early
   std::unique_ptr<net::steady_timer> flow_end_; ///< run() waits on it until finish()
   net::steady_timer flow_timer_;                ///< thinks
-  std::unique_ptr<Waiter> fast_ack_; ///< the ack of an emit made by emit_now (made once)
+  std::unique_ptr<Waiter> fast_ack_;            ///< the ack of an emit made by emit_now (made once)
   const Step* fast_ack_step_ = nullptr;
   Clock::time_point fast_ack_due_;
   bool drain_wait_ = false;                          ///< the flow waits for the writes to end
@@ -896,8 +898,7 @@ template <bool Tls> void User<Tls>::read_frames() {
   }
 }
 
-template <bool Tls>
-void User<Tls>::on_ws_read(const boost::system::error_code& ec, std::size_t n) {
+template <bool Tls> void User<Tls>::on_ws_read(const boost::system::error_code& ec, std::size_t n) {
   if (ec) {
     fail_ws(ec);
     return;
@@ -1548,7 +1549,8 @@ template <bool Tls> void User<Tls>::advance() {
         }
         f.next = 0;
         vars_["$loopCount"] = f.iteration + 1;
-        if (f.over.is_array()) vars_["$loopElement"] = f.over[static_cast<std::size_t>(f.iteration)];
+        if (f.over.is_array())
+          vars_["$loopElement"] = f.over[static_cast<std::size_t>(f.iteration)];
         continue;
       }
       const Step& s = (*f.steps)[f.next++];

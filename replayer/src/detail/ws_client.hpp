@@ -142,8 +142,7 @@ public:
       const auto n = static_cast<std::size_t>(len);
       if (masked) {
         const unsigned char* key = p + hdr - 4;
-        for (std::size_t i = 0; i < n; ++i)
-          payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
+        for (std::size_t i = 0; i < n; ++i) payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
       }
       begin_ += need_;
       if (opcode >= 8) { // control frames: FIN, at most 125 bytes
@@ -210,7 +209,8 @@ public:
       case Next::need_more:
         break;
       }
-      const std::size_t n = co_await stream_.async_read_some(prepare_read(), boost::asio::use_awaitable);
+      const std::size_t n =
+          co_await stream_.async_read_some(prepare_read(), boost::asio::use_awaitable);
       received(n);
     }
   }
@@ -249,7 +249,8 @@ public:
   /// with this client's empty buffer first, so the caller can go on filling it during the write
   /// and both buffers keep their capacity: no allocation (the operation's memory comes from the
   /// handler's allocator). Requires !writing().
-  template <class Handler> decltype(auto) async_write_frames(std::string& frames, Handler&& handler) {
+  template <class Handler>
+  decltype(auto) async_write_frames(std::string& frames, Handler&& handler) {
     wbuf_.swap(frames);
     writing_ = true;
     return boost::asio::async_write(stream_, boost::asio::buffer(wbuf_),
@@ -357,7 +358,7 @@ private:
   std::unique_ptr<char[]> buf_; ///< received bytes in [begin_, end_)
   std::size_t cap_ = 0, begin_ = 0, end_ = 0;
   std::size_t need_ = 2; ///< the bytes from begin_ next() needs to go on
-  std::string message_; ///< a fragmented message being joined
+  std::string message_;  ///< a fragmented message being joined
   bool in_message_ = false;
   bool text_ = true;
   std::string wbuf_; ///< the frame being written
