@@ -210,7 +210,8 @@ RunCount run_once(int port, int loops, const std::string& step) {
 }
 
 /// Allocation calls of the longer run minus the shorter one's, over the messages between them
-/// (retried when the runs touched a different number of 10 s metric periods).
+/// (retried when the runs touched a different number of 10 s metric periods, or the difference
+/// is past the bound).
 void expect_no_allocation_per_message(const SampleApp& app, const std::string& step, bool acked,
                                       bool pushes) {
   ASSERT_TRUE(app.up()) << "the sample app did not start (scripts/install-node-deps.sh)";
@@ -243,13 +244,15 @@ void expect_no_allocation_per_message(const SampleApp& app, const std::string& s
     EXPECT_EQ(hi.fallbacks, 0u) << "a HandlerMemory block is too small or busy";
     // The set-up and teardown of the 20 users take a few coroutine frames from Asio's one-block
     // cache, or from operator new, depending on how they interleave with the other users'
-    // messages: the runs differ by a handful of calls either way (seen: -5 to +14). One
-    // allocation per message would add 400-800.
+    // messages (and so with the machine's load): the runs differ by a handful of calls either
+    // way (seen: -5 to +33). One allocation per message would add 400-800 in every pair, so a
+    // pair past the bound is run again (3 pairs at most).
+    if (extra > static_cast<std::int64_t>(messages / 20) && attempt < 2) continue;
     EXPECT_LE(extra, static_cast<std::int64_t>(messages / 20))
         << "allocations grow with the number of messages";
     return;
   }
-  FAIL() << "every pair of runs touched a different number of 10 s metric periods";
+  FAIL() << "no pair of runs touched the same number of 10 s metric periods";
 }
 
 TEST(HotPathAllocations, PlainEmit) {
