@@ -12,25 +12,30 @@
 # The binary is built without mimalloc (-DSIO_MIMALLOC=OFF, in build/nomimalloc), because
 # heaptrack sees operator new/malloc only.
 #
-#   bench/allocs_per_emit.sh [--port 7450]
+#   bench/allocs_per_emit.sh [--port 7450] [--bin PATH]
+# --bin measures that sioreplay binary (one built without mimalloc) instead of building one.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$root"
 port=7450
+bin=""
 while (($#)); do
   case $1 in
     --port) port=${2:?}; shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    --bin) bin=$(realpath "${2:?}"); shift 2 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
     *) echo "allocs_per_emit.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 scripts/install-deps.sh
 command -v heaptrack >/dev/null || apt-get install -y -q heaptrack >/dev/null
 scripts/install-node-deps.sh >/dev/null
-cmake -S . -B build/nomimalloc -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIO_MIMALLOC=OFF \
-  -DSIO_BUILD_TESTS=OFF >/dev/null
-cmake --build build/nomimalloc --target sioreplay >/dev/null
-bin=build/nomimalloc/sioreplay
+if [ -z "$bin" ]; then
+  cmake -S . -B build/nomimalloc -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIO_MIMALLOC=OFF \
+    -DSIO_BUILD_TESTS=OFF >/dev/null
+  cmake --build build/nomimalloc --target sioreplay >/dev/null
+  bin=build/nomimalloc/sioreplay
+fi
 
 work=$(mktemp -d /tmp/allocs_per_emit.XXXXXX)
 server_pid=""

@@ -251,6 +251,13 @@ Found resolve(std::string_view name, const TemplateContext& ctx) {
 }
 
 Json render_vars(std::string_view s, const TemplateContext& ctx) {
+  // The whole text one {{ name }} (the common case): its value, without collecting matches (no
+  // allocation for a number or a short string).
+  if (std::string_view name; match_var(s, 0, name) == s.size()) {
+    const Found f = resolve(trim(name), ctx);
+    const Json* v = f.get();
+    return v ? *v : Json(nullptr);
+  }
   struct Match {
     std::size_t begin, end;
     std::string_view name;

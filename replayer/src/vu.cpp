@@ -1,4 +1,5 @@
 #include "detail/vu.hpp"
+#include "detail/handler_memory.hpp"
 #include "detail/ws_client.hpp"
 
 #include "sio/common/cookie.hpp"
@@ -28,6 +29,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <netinet/in.h>
 #include <stdexcept>
@@ -203,7 +205,8 @@ template <bool Tls> class User : public std::enable_shared_from_this<User<Tls>> 
 public:
   User(const UserEnv& env, const Scenario& sc, Json vars, const net::any_io_executor& ex,
        Clock::time_point scheduled)
-      : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), due_(scheduled) {
+      : env_(env), scenario_(sc), vars_(std::move(vars)), ex_(ex), due_(scheduled),
+        flow_timer_(ex) {
     if (!env.source_addresses.empty()) source_ = (*env.next_source)++ % env.source_addresses.size();
     options_ = env.script->socketio;
     options_.merge_from(sc.socketio);
@@ -212,7 +215,14 @@ public:
 
   awaitable<void> run() {
     co_await open();
-    co_await exec(scenario_.flow);
+    flow_.push_back(FlowFrame{&scenario_.flow, 0, nullptr, 0, 0, Json()});
+    advance();
+    if (!flow_done_) { // finish() wakes this wait
+      timer(flow_end_).expires_at(Clock::time_point::max());
+      boost::system::error_code ec;
+      co_await flow_end_->async_wait(net::redirect_error(use_awaitable, ec));
+    }
+    if (flow_error_) std::rethrow_exception(flow_error_);
     if (dead_) throw UserError(dead_cause_, dead_what_);
   }
   awaitable<void> close();
@@ -345,8 +355,7 @@ private:
   awaitable<void> open_websocket(bool upgrade);
   awaitable<void> upgrade();
   awaitable<void> polling_reader();
-  awaitable<void> ws_reader();
-  awaitable<void> writer();
+  awaitable<void> writer(); ///< polling: POSTs what out_ holds
   awaitable<void> pinger();
   void spawn(awaitable<void> (User::*fn)()) {
     net::co_spawn(
@@ -366,7 +375,6 @@ private:
     return nsp;
   }
   awaitable<void> connect_namespace(const std::string& nsp);
-  awaitable<void> exec(const std::vector<Step>& steps);
   awaitable<void> emit(const Step& step);
   awaitable<void> wait_for(const Step& step);
   awaitable<void> http_step(const Step& step);
@@ -462,20 +470,6 @@ private:
   bool fast_event(std::string_view sio);
   /// Appends the packet's frame to ws_out_ (and its due time, if an emit).
   void append_frame(const eio::Packet& p, Clock::time_point due);
-  /// Starts writing ws_out_ (co_await the result; requires !ws_->writing()), recording the
-  /// replayer.send_lag of the emits among its frames. Not a coroutine: no frame to allocate.
-  /// The write has no deadline of its own: it shares the reader's (pingInterval + pingTimeout).
-  auto start_ws_write() {
-    const auto now = Clock::now();
-    for (const auto due : ws_out_dues_) record("replayer.send_lag", us_between(due, now));
-    ws_out_dues_.clear();
-    return ws_->write_frames(ws_out_);
-  }
-  /// Ends a write started by start_ws_write, also when it throws.
-  struct FramesWritten {
-    WsStream& ws;
-    ~FramesWritten() { ws.frames_written(); }
-  };
   std::multimap<std::pair<std::string, std::string>, std::shared_ptr<Waiter>> event_waiters_;
   struct Push {
     std::string nsp, event;
@@ -484,6 +478,89 @@ private:
   FrontQueue<Push> inbox_; ///< unclaimed pushes, for `waitFor` (only when the flow has one)
   std::map<std::string, std::uint64_t> received_; ///< by push_key, when env_.pushes is set
   sock::AttachmentCollector collector_;
+
+  // ---- The websocket's steady state, without coroutines -----------------------------------
+  // Once a user is on the websocket, reading, writing, thinks and acked emits run as completion
+  // handlers whose operations take their memory from the user's HandlerMemory blocks (one per
+  // kind of operation outstanding at a time): no heap allocation per message. Steps that are
+  // not on this path (HTTP, waitFor, emits with `response`, binary or structured arguments, a
+  // namespace not yet connected, polling) run as coroutines, and the flow goes on when they end.
+
+  /// A completion handler of this user: keeps it alive (as spawn() does), calls `Fn` on it and
+  /// gives Asio `Memory` for its operation.
+  template <auto Fn, class Memory> struct Bound {
+    std::shared_ptr<User> user;
+    Memory* memory;
+    using allocator_type = HandlerAllocator<void, Memory>;
+    allocator_type get_allocator() const noexcept { return allocator_type(*memory); }
+    template <class... Args> void operator()(Args&&... args) {
+      ((*user).*Fn)(std::forward<Args>(args)...);
+    }
+  };
+  template <auto Fn, class Memory> Bound<Fn, Memory> bound(Memory& m) {
+    return {self(), &m};
+  }
+
+  // Reading: the frames in WsClient's buffer are handled as they complete; then one
+  // async_read_some. The deadline (pingInterval + pingTimeout + 2 s after the last message) is
+  // one timer that re-arms itself from the time of the last message.
+  void start_ws_reader();
+  void read_frames();
+  void on_ws_read(const boost::system::error_code& ec, std::size_t n);
+  void on_ws_message(const typename WsStream::Message& m);
+  void fail_ws(const boost::system::error_code& ec);
+  std::chrono::milliseconds read_window() const {
+    return std::chrono::milliseconds(ping_interval_ms_ + ping_timeout_ms_ + 2000);
+  }
+  void arm_read_deadline();
+  void on_read_deadline(const boost::system::error_code& ec);
+  // Writing: frames are appended to ws_out_; kick_write() swaps it with the client's buffer and
+  // writes, and the completion writes again while more was queued.
+  void kick_write();
+  void on_ws_written(const boost::system::error_code& ec, std::size_t n);
+  // The flow: steps run here while they do not wait; a think, an ack or a coroutine step
+  // suspends it, and their completion calls advance() again.
+  void advance();
+  enum class EmitNow { slow, done, waiting };
+  EmitNow emit_now(const Step& step);
+  void think(const Step& step);
+  void enter_loop(const Step& step);
+  void on_think(const boost::system::error_code& ec);
+  void on_ack_wait(const boost::system::error_code& ec);
+  void run_slow(const Step& step);
+  awaitable<void> slow_step(const Step& step);
+  void finish(std::exception_ptr error);
+  /// The flow continues while the output buffer holds less than this; past it, it waits until
+  /// everything is written (an emit without think must not grow the buffer without bound).
+  static constexpr std::size_t max_queued_bytes = 64 * 1024;
+
+  /// One list of steps being run: the scenario's flow, or a loop's body.
+  struct FlowFrame {
+    const std::vector<Step>* steps = nullptr;
+    std::size_t next = 0;       ///< the index of the next step
+    const Step* loop = nullptr; ///< the loop this is the body of (null: the flow)
+    std::int64_t iteration = 0; ///< from 0
+    std::int64_t iterations = 0;
+    Json over; ///< `over`: the list looped over
+  };
+  std::vector<FlowFrame> flow_; ///< innermost last; keeps its capacity
+  bool flow_done_ = false;
+  std::exception_ptr flow_error_;               ///< why the flow ended early
+  std::unique_ptr<net::steady_timer> flow_end_; ///< run() waits on it until finish()
+  net::steady_timer flow_timer_;                ///< thinks
+  std::unique_ptr<Waiter> fast_ack_;            ///< the ack of an emit made by emit_now (made once)
+  const Step* fast_ack_step_ = nullptr;
+  Clock::time_point fast_ack_due_;
+  bool drain_wait_ = false;                          ///< the flow waits for the writes to end
+  bool ws_writing_ = false;                          ///< kick_write's write is in flight
+  std::unique_ptr<net::steady_timer> read_deadline_; ///< websocket: no message for too long
+  Clock::time_point last_message_;                   ///< websocket: the last message received
+  // Sized for g++ 12 / Boost 1.74 on x86-64 (the allocation test fails when one is too small):
+  // a write (async_write over Beast's tcp_stream) takes 392 bytes.
+  HandlerMemory<384> read_memory_;
+  HandlerMemory<416> write_memory_;
+  HandlerMemory<192> flow_memory_;     ///< a think's or an ack's timer
+  HandlerMemory<192> deadline_memory_; ///< read_deadline_
 };
 
 // ---- HTTP -------------------------------------------------------------------------------------
@@ -723,7 +800,7 @@ template <bool Tls> awaitable<void> User<Tls>::open_websocket(bool upgrading) {
       throw UserError("eio_protocol", "the first websocket frame is not an Engine.IO open packet");
     handshake(p->data);
     on_websocket_ = true;
-    spawn(&User::ws_reader);
+    start_ws_reader();
   }
 }
 
@@ -756,11 +833,12 @@ template <bool Tls> awaitable<void> User<Tls>::upgrade() {
   on_websocket_ = true;
   record("engineio.upgrade_time", since_us(t0));
   count("engineio.upgrades");
-  spawn(&User::ws_reader);
-  if (!out_.empty() && !writer_running_) {
-    writer_running_ = true;
-    spawn(&User::writer);
-  }
+  start_ws_reader();
+  // Packets queued during the upgrade go first (ws_out_ is empty: nothing is framed before
+  // on_websocket_).
+  for (const auto& o : out_) append_frame(o.packet, o.due);
+  out_ = {};
+  kick_write();
 }
 
 template <bool Tls> awaitable<void> User<Tls>::polling_reader() {
@@ -783,33 +861,111 @@ template <bool Tls> awaitable<void> User<Tls>::polling_reader() {
   cancel(upgrade_wake_);
 }
 
-template <bool Tls> awaitable<void> User<Tls>::ws_reader() {
-  try {
-    auto& lowest = ws_->lowest();
-    while (!closing_ && !dead_) {
-      // v4: the server pings every pingInterval, silence past interval + timeout is a dead
-      // link. v3: we ping, and the pinger watches the pongs; this is only a backstop.
-      lowest.expires_after(std::chrono::milliseconds(ping_interval_ms_ + ping_timeout_ms_ + 2000));
-      const auto m = co_await ws_->read();
-      if (m.text && m.data.size() > 2 && m.data[0] == '4' &&
-          ((m.data[1] == '3' && fast_ack(m.data.substr(2))) ||
-           (m.data[1] == '2' && fast_event(m.data.substr(2)))))
-        continue;
-      auto p = m.text ? eio::decode_text_packet(m.data) : eio::decode_binary_packet(m.data, eio_);
-      if (!p) throw UserError("eio_protocol", p.error().message());
-      on_packet(std::move(*p));
-    }
-  } catch (const UserError& e) {
-    if (!closing_) die(e.cause, e.what());
-  } catch (const boost::system::system_error& e) {
-    if (!closing_) {
-      if (e.code() == beast::error::timeout)
-        die("ping_timeout", "websocket: no packet within pingInterval + pingTimeout");
-      else {
-        const UserError te = transport_error(e.code(), "websocket");
-        die(te.cause, te.what());
+template <bool Tls> void User<Tls>::start_ws_reader() {
+  // v4: the server pings every pingInterval, silence past interval + timeout is a dead link.
+  // v3: we ping, and the pinger watches the pongs; this is only a backstop.
+  ws_->lowest().expires_never();
+  last_message_ = Clock::now();
+  arm_read_deadline();
+  read_frames();
+}
+
+template <bool Tls> void User<Tls>::read_frames() {
+  while (!closing_ && !dead_) {
+    typename WsStream::Message m;
+    boost::system::error_code ec;
+    switch (ws_->next(m, ec)) {
+    case WsStream::Next::need_more:
+      ws_->async_read_some(bound<&User::on_ws_read>(read_memory_));
+      return;
+    case WsStream::Next::ping: // answered after what is queued
+      WsStream::append_control(0xA, m.data, (*env_.rng)(), ws_out_);
+      kick_write();
+      continue;
+    case WsStream::Next::error:
+      fail_ws(ec);
+      return;
+    case WsStream::Next::message:
+      last_message_ = Clock::now();
+      try {
+        on_ws_message(m);
+      } catch (const UserError& e) {
+        if (!closing_) die(e.cause, e.what());
+        return;
       }
+      continue;
     }
+  }
+}
+
+template <bool Tls> void User<Tls>::on_ws_read(const boost::system::error_code& ec, std::size_t n) {
+  if (ec) {
+    fail_ws(ec);
+    return;
+  }
+  ws_->received(n);
+  read_frames();
+}
+
+template <bool Tls> void User<Tls>::on_ws_message(const typename WsStream::Message& m) {
+  if (m.text && m.data.size() > 2 && m.data[0] == '4' &&
+      ((m.data[1] == '3' && fast_ack(m.data.substr(2))) ||
+       (m.data[1] == '2' && fast_event(m.data.substr(2)))))
+    return;
+  auto p = m.text ? eio::decode_text_packet(m.data) : eio::decode_binary_packet(m.data, eio_);
+  if (!p) throw UserError("eio_protocol", p.error().message());
+  on_packet(std::move(*p));
+}
+
+template <bool Tls> void User<Tls>::fail_ws(const boost::system::error_code& ec) {
+  if (closing_) return;
+  if (ec == beast::error::timeout) {
+    die("ping_timeout", "websocket: no packet within pingInterval + pingTimeout");
+  } else {
+    const UserError te = transport_error(ec, "websocket");
+    die(te.cause, te.what());
+  }
+}
+
+template <bool Tls> void User<Tls>::arm_read_deadline() {
+  timer(read_deadline_).expires_at(last_message_ + read_window());
+  read_deadline_->async_wait(bound<&User::on_read_deadline>(deadline_memory_));
+}
+
+template <bool Tls> void User<Tls>::on_read_deadline(const boost::system::error_code& ec) {
+  if (ec == net::error::operation_aborted || closing_ || dead_) return;
+  if (Clock::now() < last_message_ + read_window()) { // a message came meanwhile
+    arm_read_deadline();
+    return;
+  }
+  die("ping_timeout", "websocket: no packet within pingInterval + pingTimeout");
+  boost::system::error_code ignored;
+  ws_->lowest().socket().cancel(ignored); // the pending read (and write) end
+}
+
+template <bool Tls> void User<Tls>::kick_write() {
+  if (ws_writing_ || ws_out_.empty() || dead_ || !on_websocket_ || ws_->writing()) return;
+  ws_writing_ = true;
+  // replayer.send_lag: from when each emit was due to when its bytes go to the socket.
+  const auto now = Clock::now();
+  for (const auto due : ws_out_dues_) record("replayer.send_lag", us_between(due, now));
+  ws_out_dues_.clear();
+  // The write has no deadline of its own: the read deadline cancels it too.
+  ws_->async_write_frames(ws_out_, bound<&User::on_ws_written>(write_memory_));
+}
+
+template <bool Tls>
+void User<Tls>::on_ws_written(const boost::system::error_code& ec, std::size_t /*n*/) {
+  ws_->frames_written();
+  ws_writing_ = false;
+  if (ec) {
+    if (!closing_) die(transport_error(ec, "send").cause, ec.message());
+  } else {
+    kick_write(); // what was queued meanwhile
+  }
+  if (drain_wait_ && !ws_writing_) {
+    drain_wait_ = false;
+    advance();
   }
 }
 
@@ -841,49 +997,35 @@ template <bool Tls> void User<Tls>::append_frame(const eio::Packet& p, Clock::ti
 }
 
 template <bool Tls> void User<Tls>::queue(eio::Packet p, Clock::time_point due) {
-  if (on_websocket_ && out_.empty())
+  if (on_websocket_) { // out_ is empty here: the upgrade moved it to ws_out_
     append_frame(p, due);
-  else
-    out_.push_back({std::move(p), due});
-  if (!writer_running_ && (on_websocket_ || !polling_paused_)) {
+    kick_write();
+    return;
+  }
+  out_.push_back({std::move(p), due});
+  if (!writer_running_ && !polling_paused_) {
     writer_running_ = true;
     spawn(&User::writer);
   }
 }
 
 template <bool Tls> awaitable<void> User<Tls>::writer() {
+  // Polling only: the upgrade waits for this to end, and on the websocket queue() writes.
   try {
-    while ((!out_.empty() || !ws_out_.empty()) && !dead_) {
-      if (on_websocket_) {
-        // Packets queued before the upgrade go first, then everything queued as frames.
-        if (!out_.empty()) {
-          std::string later;
-          later.swap(ws_out_);
-          std::vector<Clock::time_point> later_dues;
-          later_dues.swap(ws_out_dues_);
-          for (const auto& o : out_) append_frame(o.packet, o.due);
-          out_ = {};
-          ws_out_ += later;
-          ws_out_dues_.insert(ws_out_dues_.end(), later_dues.begin(), later_dues.end());
-        }
-        if (ws_->writing()) co_await ws_->wait_writable();
-        const FramesWritten done{*ws_};
-        co_await start_ws_write();
-      } else {
-        std::vector<eio::Packet> batch;
-        batch.reserve(out_.size());
-        for (auto& o : out_) {
-          if (o.due != Clock::time_point::min()) record("replayer.send_lag", since_us(o.due));
-          batch.push_back(std::move(o.packet));
-        }
-        out_.clear();
-        // Named, not a ?: temporary handed to a by-value coroutine parameter: g++ 12 copies
-        // such a temporary bytewise (its small-string buffer then points into this frame).
-        std::string body =
-            eio_ == 3 ? eio::encode_payload_v3_text(batch) : eio::encode_payload_v4(batch);
-        auto res = co_await eio_request(post_, http::verb::post, body);
-        if (res.result() != http::status::ok) throw_http_error(res);
+    while (!out_.empty() && !dead_) {
+      std::vector<eio::Packet> batch;
+      batch.reserve(out_.size());
+      for (auto& o : out_) {
+        if (o.due != Clock::time_point::min()) record("replayer.send_lag", since_us(o.due));
+        batch.push_back(std::move(o.packet));
       }
+      out_.clear();
+      // Named, not a ?: temporary handed to a by-value coroutine parameter: g++ 12 copies
+      // such a temporary bytewise (its small-string buffer then points into this frame).
+      std::string body =
+          eio_ == 3 ? eio::encode_payload_v3_text(batch) : eio::encode_payload_v4(batch);
+      auto res = co_await eio_request(post_, http::verb::post, body);
+      if (res.result() != http::status::ok) throw_http_error(res);
     }
   } catch (const UserError& e) {
     if (!closing_) die(e.cause, e.what());
@@ -1217,23 +1359,7 @@ template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
   // On the websocket, constant or simply templated arguments: the frame is built straight
   // into the user's output buffer.
   if (append_event_frame(step, nsp, ack ? &ack_id : nullptr, due)) {
-    if (!writer_running_ && !dead_) {
-      // Written from here (no writer coroutine to start): until nothing is left, as the writer
-      // would; frames other coroutines add meanwhile go in the same loop.
-      writer_running_ = true;
-      try {
-        while (!ws_out_.empty() && !dead_) {
-          if (ws_->writing()) co_await ws_->wait_writable();
-          const FramesWritten done{*ws_};
-          co_await start_ws_write();
-        }
-      } catch (const boost::system::system_error& e) {
-        writer_running_ = false;
-        if (!closing_) die(transport_error(e.code(), "send").cause, e.code().message());
-        rethrow_dead();
-      }
-      writer_running_ = false;
-    }
+    kick_write();
   } else {
     Json data = Json::array();
     data.push_back(render_value(step.channel));
@@ -1412,55 +1538,176 @@ template <bool Tls> awaitable<void> User<Tls>::other_host(const Url& u) {
   elsewhere_.to = other_.get();
 }
 
-template <bool Tls> awaitable<void> User<Tls>::exec(const std::vector<Step>& steps) {
-  for (const Step& s : steps) {
-    if (dead_) rethrow_dead();
-    switch (s.kind) {
-    case Step::Kind::emit:
-      co_await emit(s);
-      break;
-    case Step::Kind::wait_for:
-      co_await wait_for(s);
-      break;
-    case Step::Kind::http:
-      co_await http_step(s);
-      break;
-    case Step::Kind::think: {
-      double ms = static_cast<double>(s.think_ms);
-      if (s.jitter_pct > 0) {
-        std::uniform_real_distribution<double> d(-s.jitter_pct / 100.0, s.jitter_pct / 100.0);
-        ms *= 1.0 + d(*env_.rng);
-      }
-      // Absolute due times: a late wake-up does not push the rest of the flow later.
-      due_ += std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000.0));
-      net::steady_timer t(ex_, due_);
-      co_await t.async_wait(use_awaitable);
-      break;
-    }
-    case Step::Kind::loop: {
-      Json over;
-      if (s.over) {
-        // `over: name` names a variable holding the list; a list is used as it is.
-        if (s.over->is_string()) {
-          const Json* v = lookup(vars_, s.over->get<std::string>());
-          over = v != nullptr ? *v : render_value(*s.over);
-        } else {
-          over = render_value(*s.over);
+template <bool Tls> void User<Tls>::advance() {
+  try {
+    while (!flow_.empty()) {
+      FlowFrame& f = flow_.back();
+      if (f.next == f.steps->size()) { // the end of a list: the loop's next turn, or up
+        if (f.loop == nullptr || ++f.iteration >= f.iterations) {
+          flow_.pop_back();
+          continue;
         }
+        f.next = 0;
+        vars_["$loopCount"] = f.iteration + 1;
+        if (f.over.is_array())
+          vars_["$loopElement"] = f.over[static_cast<std::size_t>(f.iteration)];
+        continue;
       }
-      const std::int64_t n = over.is_array() ? static_cast<std::int64_t>(over.size()) : s.count;
-      for (std::int64_t i = 0; i < n; ++i) {
-        vars_["$loopCount"] = i + 1;
-        if (over.is_array()) vars_["$loopElement"] = over[static_cast<std::size_t>(i)];
-        co_await exec(s.steps);
+      const Step& s = (*f.steps)[f.next++];
+      if (dead_) rethrow_dead();
+      switch (s.kind) {
+      case Step::Kind::emit:
+        switch (emit_now(s)) {
+        case EmitNow::done:
+          break;
+        case EmitNow::waiting:
+          return;
+        case EmitNow::slow:
+          run_slow(s);
+          return;
+        }
+        break;
+      case Step::Kind::wait_for:
+      case Step::Kind::http:
+        run_slow(s);
+        return;
+      case Step::Kind::think:
+        think(s);
+        return;
+      case Step::Kind::loop:
+        enter_loop(s); // `f` is not used after this (flow_ may have grown)
+        break;
+      case Step::Kind::log:
+      case Step::Kind::unsupported:
+        break;
       }
-      break;
     }
-    case Step::Kind::log:
-    case Step::Kind::unsupported:
-      break;
+  } catch (...) {
+    finish(std::current_exception());
+    return;
+  }
+  finish(nullptr);
+}
+
+template <bool Tls> void User<Tls>::enter_loop(const Step& s) {
+  Json over;
+  if (s.over) {
+    // `over: name` names a variable holding the list; a list is used as it is.
+    if (s.over->is_string()) {
+      const Json* v = lookup(vars_, s.over->get<std::string>());
+      over = v != nullptr ? *v : render_value(*s.over);
+    } else {
+      over = render_value(*s.over);
     }
   }
+  const std::int64_t n = over.is_array() ? static_cast<std::int64_t>(over.size()) : s.count;
+  if (n <= 0) return;
+  vars_["$loopCount"] = 1;
+  if (over.is_array()) vars_["$loopElement"] = over[0];
+  flow_.push_back(FlowFrame{&s.steps, 0, &s, 0, n, std::move(over)});
+}
+
+template <bool Tls> void User<Tls>::think(const Step& s) {
+  double ms = static_cast<double>(s.think_ms);
+  if (s.jitter_pct > 0) {
+    std::uniform_real_distribution<double> d(-s.jitter_pct / 100.0, s.jitter_pct / 100.0);
+    ms *= 1.0 + d(*env_.rng);
+  }
+  // Absolute due times: a late wake-up does not push the rest of the flow later.
+  due_ += std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000.0));
+  flow_timer_.expires_at(due_);
+  flow_timer_.async_wait(bound<&User::on_think>(flow_memory_));
+}
+
+template <bool Tls> void User<Tls>::on_think(const boost::system::error_code& /*ec*/) {
+  advance();
+}
+
+template <bool Tls> typename User<Tls>::EmitNow User<Tls>::emit_now(const Step& step) {
+  // On the websocket, to a connected namespace, constant or simply templated arguments, no
+  // `response`: everything else is emit()'s.
+  if (!on_websocket_ || step.response || (step.constant_args.empty() && step.arg_pieces.empty()))
+    return EmitNow::slow;
+  const std::string nsp = namespace_of(step);
+  const auto ns = namespaces_.find(nsp);
+  if (ns == namespaces_.end() || !ns->second.connected) return EmitNow::slow;
+  std::uint64_t ack_id = ns->second.next_ack; // taken only if the frame is built here
+  const auto due = std::min(due_, Clock::now());
+  if (!append_event_frame(step, nsp, step.acknowledge ? &ack_id : nullptr, due))
+    return EmitNow::slow;
+  kick_write();
+  count("socketio.emit");
+  if (!step.acknowledge) {
+    if (ws_out_.size() < max_queued_bytes || !ws_writing_) return EmitNow::done;
+    drain_wait_ = true; // on_ws_written goes on
+    return EmitNow::waiting;
+  }
+  ns->second.next_ack = ack_id + 1;
+  if (!fast_ack_) fast_ack_ = std::make_unique<Waiter>(ex_);
+  Waiter& w = *fast_ack_;
+  w.done = false;
+  w.error.clear();
+  const Expect& e = *step.acknowledge;
+  w.wants_args = e.data || !e.matches.empty() || !e.captures.empty();
+  ack_waiters_.push_back({nsp, ack_id, &w});
+  fast_ack_step_ = &step;
+  fast_ack_due_ = due;
+  // The ack (its notify() cancels the timer), a failure (die() too) or the timeout go on.
+  w.timer.expires_after(step_timeout(step));
+  w.timer.async_wait(bound<&User::on_ack_wait>(flow_memory_));
+  return EmitNow::waiting;
+}
+
+template <bool Tls> void User<Tls>::on_ack_wait(const boost::system::error_code& /*ec*/) {
+  Waiter& w = *fast_ack_;
+  erase_ack(std::find_if(ack_waiters_.begin(), ack_waiters_.end(),
+                         [&](const AckSlot& a) { return a.waiter == &w; }));
+  try {
+    const Step& step = *fast_ack_step_;
+    if (!w.done)
+      throw UserError("timeout.ack",
+                      "no ack within " + std::to_string(step_timeout(step).count()) + " ms");
+    expect_done(w, *step.acknowledge, "ack", w.args);
+    record("socketio.ack_time", since_us(fast_ack_due_));
+    record("socketio.response_time", since_us(fast_ack_due_));
+    due_ = Clock::now();
+  } catch (...) {
+    finish(std::current_exception());
+    return;
+  }
+  advance();
+}
+
+template <bool Tls> void User<Tls>::run_slow(const Step& step) {
+  net::co_spawn(
+      ex_, [u = self(), s = &step]() { return u->slow_step(*s); },
+      [u = self()](std::exception_ptr e) {
+        if (e)
+          u->finish(std::move(e));
+        else
+          u->advance();
+      });
+}
+
+template <bool Tls> awaitable<void> User<Tls>::slow_step(const Step& step) {
+  switch (step.kind) {
+  case Step::Kind::emit:
+    co_await emit(step);
+    break;
+  case Step::Kind::wait_for:
+    co_await wait_for(step);
+    break;
+  default:
+    co_await http_step(step);
+    break;
+  }
+}
+
+template <bool Tls> void User<Tls>::finish(std::exception_ptr error) {
+  flow_done_ = true;
+  flow_error_ = std::move(error);
+  flow_.clear();
+  cancel(flow_end_);
 }
 
 template <bool Tls> awaitable<void> User<Tls>::close() {
@@ -1482,7 +1729,8 @@ template <bool Tls> awaitable<void> User<Tls>::close() {
     }
     close_queued_ = true;
     queue({eio::PacketType::close, false, {}});
-    for (int i = 0; i < 100 && (writer_running_ || !out_.empty() || !ws_out_.empty()) && !dead_;
+    for (int i = 0;
+         i < 100 && (writer_running_ || ws_writing_ || !out_.empty() || !ws_out_.empty()) && !dead_;
          ++i) {
       net::steady_timer t(ex_, 10ms);
       co_await t.async_wait(use_awaitable);
@@ -1490,6 +1738,7 @@ template <bool Tls> awaitable<void> User<Tls>::close() {
   }
   closing_ = true;
   cancel(ping_timer_);
+  cancel(read_deadline_);
   if (ws_ && on_websocket_ && !dead_) {
     ws_->lowest().expires_after(1s);
     co_await ws_->close();

@@ -154,7 +154,7 @@ TEST(WsClient, FramesBothWays) {
         Client::append_frame(true, std::string_view("\x01\x02", 2), rng(), queued);
         Client::append_frame(false, medium, rng(), queued);
         EXPECT_FALSE(ws.writing());
-        co_await ws.write_frames(queued);
+        co_await ws.async_write_frames(queued, net::use_awaitable);
         ws.frames_written();
         EXPECT_TRUE(queued.empty()) << "the caller's buffer comes back empty, to be refilled";
         try {

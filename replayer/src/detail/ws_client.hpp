@@ -101,83 +101,117 @@ public:
     }
   }
 
-  /// Reads the next data message (text or binary), answering pings on the way. Throws
-  /// system_error: websocket::error::closed on a close frame, and protocol errors.
-  boost::asio::awaitable<Message> read() {
+  /// What next() found in the bytes received so far.
+  enum class Next {
+    message,   ///< a complete data message (text or binary)
+    ping,      ///< a ping: its payload is in Message::data, to answer with a pong
+    need_more, ///< read more (prepare_read(), then received())
+    error,     ///< `ec` says why: websocket::error::closed on a close frame, protocol errors
+  };
+
+  /// Takes the next message (or ping) out of the bytes already received, without reading or
+  /// allocating (a fragmented message is joined in a string of this client's). The message is
+  /// valid until the next call.
+  Next next(Message& m, boost::system::error_code& ec) {
     namespace ws = boost::beast::websocket;
-    using boost::system::system_error;
     for (;;) {
-      std::size_t need = 2;
+      need_ = 2;
       const std::size_t avail = end_ - begin_;
-      if (avail >= 2) {
-        const auto* p = reinterpret_cast<const unsigned char*>(buf_.get() + begin_);
-        const bool fin = (p[0] & 0x80) != 0;
-        const unsigned opcode = p[0] & 0x0F;
-        const bool masked = (p[1] & 0x80) != 0;
-        std::uint64_t len = p[1] & 0x7F;
-        std::size_t hdr = 2;
-        if (len == 126) hdr += 2;
-        if (len == 127) hdr += 8;
-        if (masked) hdr += 4;
-        need = hdr;
-        if (avail >= hdr) {
-          if (len == 126) len = std::uint64_t{p[2]} << 8 | p[3];
-          if (len == 127) {
-            len = 0;
-            for (int i = 0; i < 8; ++i) len = len << 8 | p[2 + i];
-          }
-          if ((p[0] & 0x70) != 0) throw system_error(ws::error::bad_reserved_bits);
-          if (len > max_message) throw system_error(ws::error::message_too_big);
-          need = hdr + static_cast<std::size_t>(len);
-          if (avail >= need) {
-            char* payload = buf_.get() + begin_ + hdr;
-            const auto n = static_cast<std::size_t>(len);
-            if (masked) {
-              const unsigned char* key = p + hdr - 4;
-              for (std::size_t i = 0; i < n; ++i)
-                payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
-            }
-            begin_ += need;
-            if (opcode >= 8) { // control frames: FIN, at most 125 bytes
-              if (!fin || n > 125) throw system_error(ws::error::bad_control_fragment);
-              if (opcode == 8) throw system_error(ws::error::closed);
-              if (opcode == 9 && !writing_)
-                co_await send_control(0xA, std::string_view(payload, n));
-              continue;
-            }
-            if (opcode != 0 && opcode != 1 && opcode != 2)
-              throw system_error(ws::error::bad_opcode);
-            if (opcode != 0) {
-              if (in_message_) throw system_error(ws::error::bad_data_frame);
-              text_ = opcode == 1;
-              if (fin) co_return Message{text_, std::string_view(payload, n)};
-              in_message_ = true;
-              message_.assign(payload, n);
-              continue;
-            }
-            if (!in_message_) throw system_error(ws::error::bad_continuation);
-            if (message_.size() + n > max_message) throw system_error(ws::error::message_too_big);
-            message_.append(payload, n);
-            if (!fin) continue;
-            in_message_ = false;
-            co_return Message{text_, message_};
-          }
+      if (avail < 2) return Next::need_more;
+      const auto* p = reinterpret_cast<const unsigned char*>(buf_.get() + begin_);
+      const bool fin = (p[0] & 0x80) != 0;
+      const unsigned opcode = p[0] & 0x0F;
+      const bool masked = (p[1] & 0x80) != 0;
+      std::uint64_t len = p[1] & 0x7F;
+      std::size_t hdr = 2;
+      if (len == 126) hdr += 2;
+      if (len == 127) hdr += 8;
+      if (masked) hdr += 4;
+      need_ = hdr;
+      if (avail < hdr) return Next::need_more;
+      if (len == 126) len = std::uint64_t{p[2]} << 8 | p[3];
+      if (len == 127) {
+        len = 0;
+        for (int i = 0; i < 8; ++i) len = len << 8 | p[2 + i];
+      }
+      if ((p[0] & 0x70) != 0) return fail(ec, ws::error::bad_reserved_bits);
+      if (len > max_message) return fail(ec, ws::error::message_too_big);
+      need_ = hdr + static_cast<std::size_t>(len);
+      if (avail < need_) return Next::need_more;
+      char* payload = buf_.get() + begin_ + hdr;
+      const auto n = static_cast<std::size_t>(len);
+      if (masked) {
+        const unsigned char* key = p + hdr - 4;
+        for (std::size_t i = 0; i < n; ++i) payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
+      }
+      begin_ += need_;
+      if (opcode >= 8) { // control frames: FIN, at most 125 bytes
+        if (!fin || n > 125) return fail(ec, ws::error::bad_control_fragment);
+        if (opcode == 8) return fail(ec, ws::error::closed);
+        if (opcode != 9) continue; // an unsolicited pong
+        m = Message{false, std::string_view(payload, n)};
+        return Next::ping;
+      }
+      if (opcode != 0 && opcode != 1 && opcode != 2) return fail(ec, ws::error::bad_opcode);
+      if (opcode != 0) {
+        if (in_message_) return fail(ec, ws::error::bad_data_frame);
+        text_ = opcode == 1;
+        if (fin) {
+          m = Message{text_, std::string_view(payload, n)};
+          return Next::message;
         }
+        in_message_ = true;
+        message_.assign(payload, n);
+        continue;
       }
-      // More bytes needed: keep what is buffered, make room, read.
-      if (begin_ == end_) {
-        begin_ = end_ = 0;
-        if (cap_ > keep_bytes) release(); // a big message is done: give its buffer back
-        if (!in_message_ && message_.capacity() > keep_bytes) std::string().swap(message_);
-      } else if (begin_ > 0) {
-        std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
-        end_ -= begin_;
-        begin_ = 0;
+      if (!in_message_) return fail(ec, ws::error::bad_continuation);
+      if (message_.size() + n > max_message) return fail(ec, ws::error::message_too_big);
+      message_.append(payload, n);
+      if (!fin) continue;
+      in_message_ = false;
+      m = Message{text_, message_};
+      return Next::message;
+    }
+  }
+
+  /// Room for the bytes next() needs (what is buffered is kept; a large buffer whose message is
+  /// done is given back first). Read into it, then call received().
+  boost::asio::mutable_buffer prepare_read() {
+    if (begin_ == end_) {
+      begin_ = end_ = 0;
+      if (cap_ > keep_bytes) release(); // a big message is done: give its buffer back
+      if (!in_message_ && message_.capacity() > keep_bytes) std::string().swap(message_);
+    } else if (begin_ > 0) {
+      std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    reserve(std::max<std::size_t>(need_ - (end_ - begin_), 1));
+    return boost::asio::buffer(buf_.get() + end_, cap_ - end_);
+  }
+  void received(std::size_t n) noexcept { end_ += n; }
+
+  /// Reads the next data message (text or binary), answering pings on the way. Throws
+  /// system_error: websocket::error::closed on a close frame, and protocol errors. (The
+  /// replayer's steady state reads with next() and its own completion handlers instead.)
+  boost::asio::awaitable<Message> read() {
+    for (;;) {
+      Message m;
+      boost::system::error_code ec;
+      switch (next(m, ec)) {
+      case Next::message:
+        co_return m;
+      case Next::ping:
+        if (!writing_) co_await send_control(0xA, m.data);
+        continue;
+      case Next::error:
+        throw boost::system::system_error(ec);
+      case Next::need_more:
+        break;
       }
-      reserve(std::max<std::size_t>(need - (end_ - begin_), 1));
-      const std::size_t n = co_await stream_.async_read_some(
-          boost::asio::buffer(buf_.get() + end_, cap_ - end_), boost::asio::use_awaitable);
-      end_ += n;
+      const std::size_t n =
+          co_await stream_.async_read_some(prepare_read(), boost::asio::use_awaitable);
+      received(n);
     }
   }
 
@@ -194,29 +228,38 @@ public:
   }
 
   /// Appends one masked frame holding `payload` to `out` (frames queued by the caller and sent
-  /// together with write_frames).
+  /// together with async_write_frames).
   static void append_frame(bool binary, std::string_view payload, std::uint64_t mask_seed,
                            std::string& out) {
     frame(binary ? 0x2 : 0x1, payload, mask_seed, out, true);
   }
 
-  /// True while a frame is being written (the caller of write_frames waits with
-  /// wait_writable() first: a pong may be in flight).
-  [[nodiscard]] bool writing() const noexcept { return writing_; }
-  boost::asio::awaitable<void> wait_writable() {
-    while (writing_) co_await pause();
+  /// Appends one masked control frame (a pong answering a ping: opcode 0xA) to `out`.
+  static void append_control(unsigned opcode, std::string_view payload, std::uint64_t mask_seed,
+                             std::string& out) {
+    frame(opcode, payload, mask_seed, out, true);
   }
 
-  /// Starts writing the frames built with append_frame in `frames` and returns the operation
-  /// to co_await, then call frames_written() (also after an error). `frames` is swapped with
-  /// this client's empty buffer first, so the caller can go on filling it during the write and
-  /// both buffers keep their capacity: no allocation, and no coroutine frame of our own.
-  /// Requires !writing().
-  auto write_frames(std::string& frames) {
+  /// True while a frame is being written (async_write_frames must wait: write() or close() may
+  /// have one in flight).
+  [[nodiscard]] bool writing() const noexcept { return writing_; }
+
+  /// Starts writing the frames built with append_frame in `frames`; `handler` is called with
+  /// (error_code, bytes), then call frames_written() (also after an error). `frames` is swapped
+  /// with this client's empty buffer first, so the caller can go on filling it during the write
+  /// and both buffers keep their capacity: no allocation (the operation's memory comes from the
+  /// handler's allocator). Requires !writing().
+  template <class Handler>
+  decltype(auto) async_write_frames(std::string& frames, Handler&& handler) {
     wbuf_.swap(frames);
     writing_ = true;
     return boost::asio::async_write(stream_, boost::asio::buffer(wbuf_),
-                                    boost::asio::use_awaitable);
+                                    std::forward<Handler>(handler));
+  }
+  /// Starts reading into prepare_read()'s room; `handler` gets (error_code, bytes): call
+  /// received(bytes) on success.
+  template <class Handler> decltype(auto) async_read_some(Handler&& handler) {
+    return stream_.async_read_some(prepare_read(), std::forward<Handler>(handler));
   }
   void frames_written() noexcept {
     writing_ = false;
@@ -306,11 +349,16 @@ private:
     buf_.reset();
     cap_ = 0;
   }
+  static Next fail(boost::system::error_code& ec, boost::beast::websocket::error e) {
+    ec = e;
+    return Next::error;
+  }
 
   Stream stream_;
   std::unique_ptr<char[]> buf_; ///< received bytes in [begin_, end_)
   std::size_t cap_ = 0, begin_ = 0, end_ = 0;
-  std::string message_; ///< a fragmented message being joined
+  std::size_t need_ = 2; ///< the bytes from begin_ next() needs to go on
+  std::string message_;  ///< a fragmented message being joined
   bool in_message_ = false;
   bool text_ = true;
   std::string wbuf_; ///< the frame being written
