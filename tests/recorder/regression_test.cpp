@@ -26,14 +26,19 @@ std::vector<std::string> regression_inputs(const std::string& target) {
   return out;
 }
 
+/// Records one input file.
+sio::Result<sio::Recording> record_path(const std::string& path, std::vector<InputStats>& stats) {
+  RecordOptions o;
+  o.inputs = {path};
+  return record(o, stats);
+}
+
 TEST(RecorderRegressionTest, FuzzInputsGiveARecordingOrAnErrorNamingTheFile) {
   std::size_t replayed = 0;
   for (const char* target : {"fuzz_har", "fuzz_pcap"}) {
     for (const auto& path : regression_inputs(target)) {
-      RecordOptions o;
-      o.inputs = {path};
       std::vector<InputStats> stats;
-      auto rec = record(o, stats);
+      auto rec = record_path(path, stats);
       if (rec)
         EXPECT_FALSE(rec->sessions.empty()) << path;
       else
@@ -50,10 +55,8 @@ TEST(RecorderRegressionTest, FuzzInputsGiveARecordingOrAnErrorNamingTheFile) {
 // JSON parser itself does not recurse). Such JSON is now refused like any handshake that is not
 // a JSON object.
 TEST(RecorderRegressionTest, DeeplyNestedHandshakeIsNotAStackOverflow) {
-  RecordOptions o;
-  o.inputs = {sio::test::sample("regression/fuzz_har/deep-handshake.har")};
   std::vector<InputStats> stats;
-  auto rec = record(o, stats);
+  auto rec = record_path(sio::test::sample("regression/fuzz_har/deep-handshake.har"), stats);
   ASSERT_TRUE(rec) << rec.error().message();
   ASSERT_FALSE(rec->sessions.empty());
   EXPECT_FALSE(rec->sessions[0].handshake.has_value());
@@ -63,10 +66,9 @@ TEST(RecorderRegressionTest, DeeplyNestedHandshakeIsNotAStackOverflow) {
 // whose time, in nanoseconds, does not fit in 64 bits; computing it was a signed overflow
 // (UBSan). The packet is kept with the previous packet's time and a diagnostic names it.
 TEST(RecorderRegressionTest, TimestampPast2262IsADiagnosticNotAnOverflow) {
-  RecordOptions o;
-  o.inputs = {sio::test::sample("regression/fuzz_pcap/timestamp-past-2262.pcapng")};
   std::vector<InputStats> stats;
-  auto rec = record(o, stats);
+  auto rec =
+      record_path(sio::test::sample("regression/fuzz_pcap/timestamp-past-2262.pcapng"), stats);
   ASSERT_TRUE(rec) << rec.error().message();
   ASSERT_EQ(rec->sessions.size(), 1u);
   const auto bad = std::find_if(rec->diagnostics.begin(), rec->diagnostics.end(),
