@@ -8,7 +8,7 @@
 #
 #   bench/replay_vs_artillery.sh [--rate N] [--duration S] [--emits N] [--think 100ms]
 #                                [--transports websocket,upgrade] [--no-baseline] [--marginal]
-#                                [--out FILE]
+#                                [--rates LIST] [--out FILE]
 #
 # Env defaults: RATE=50 DURATION=30 EMITS=20 THINK=100ms TRANSPORTS=websocket,upgrade
 # (modes: websocket, upgrade = polling then websocket, polling), BASELINE=1 (also runs 1 user x
@@ -16,6 +16,12 @@
 # with 1 emit per user, same arrivals: the marginal CPU of one more emit), OUT (results JSON;
 # default results.json in the work dir, which is printed at the end and kept). About 2.5 min
 # with the defaults on 2 cores (+70 s with --marginal).
+# --rates 25,50,100,200 (RATES=...): a sweep instead of the modes' runs: the first transport mode
+# at each arrival rate, both tools, from low up to where Artillery fails (it is not run at the
+# rates above its first failing one; sioreplay still is). Prints per rate the CPU per 1000 emits,
+# the peak RSS per concurrent user, failures and latency, the ratios, and each tool's highest
+# rate with 0 failures. A failing run there is a result, not a benchmark failure. Suggested shape
+# (the server must not be the bottleneck on 2 cores): --emits 5 --think 1s --duration 20.
 # Exit: 0 when both tools completed every user with 0 failures and the servers' counts match the
 # reports; 1 otherwise (the table is still printed); 2 usage.
 set -euo pipefail
@@ -30,8 +36,9 @@ TRANSPORTS=${TRANSPORTS:-websocket,upgrade}
 BASELINE=${BASELINE:-1}
 MARGINAL=${MARGINAL:-0}
 OUT=${OUT:-}
+RATES=${RATES:-}
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 while (($#)); do
   case $1 in
     --rate) RATE=${2:?}; shift 2 ;;
@@ -40,6 +47,7 @@ while (($#)); do
     --think) THINK=${2:?}; shift 2 ;;
     --transports) TRANSPORTS=${2:?}; shift 2 ;;
     --out) OUT=${2:?}; shift 2 ;;
+    --rates) RATES=${2:?}; shift 2 ;;
     --no-baseline) BASELINE=0; shift ;;
     --marginal) MARGINAL=1; shift ;;
     -h | --help) usage ;;
@@ -52,6 +60,13 @@ done
 [[ $THINK =~ ^([0-9]+)(ms|s)$ ]] || { echo "replay_vs_artillery.sh: --think needs a unit: 100ms, 1s" >&2; exit 2; }
 if [[ ${BASH_REMATCH[2]} == s ]]; then think_ms=$((BASH_REMATCH[1] * 1000)); else think_ms=${BASH_REMATCH[1]}; fi
 IFS=, read -r -a modes <<<"$TRANSPORTS"
+rates=()
+if [[ -n $RATES ]]; then
+  IFS=, read -r -a rates <<<"$RATES"
+  for r in "${rates[@]}"; do
+    [[ $r =~ ^[1-9][0-9]*$ ]] || { echo "replay_vs_artillery.sh: --rates takes positive integers: 25,50,100" >&2; exit 2; }
+  done
+fi
 for m in "${modes[@]}"; do
   [[ $m == websocket || $m == upgrade || $m == polling ]] ||
     { echo "replay_vs_artillery.sh: unknown transport mode '$m' (websocket, upgrade, polling)" >&2; exit 2; }
@@ -169,6 +184,26 @@ if [[ $BASELINE == 1 ]]; then
     printf 'baseline\t%s\t%s\t1\n' "$tool" "$work/baseline-$tool" >>"$manifest"
   done
 fi
+if ((${#rates[@]})); then
+  # the sweep: the first mode at each rate; Artillery stops at its first failing rate
+  mode=${modes[0]} artillery_failed=""
+  for rate in "${rates[@]}"; do
+    scenario "$work/$mode-$rate.yml" "$mode" "$rate" "$DURATION" "$EMITS"
+    for tool in sioreplay artillery; do
+      if [[ $tool == artillery && -n $artillery_failed ]]; then
+        echo "  skip: $mode at $rate/s artillery (it failed at $artillery_failed/s)" >&2
+        continue
+      fi
+      echo "  run: $mode at $rate/s $tool" >&2
+      run_tool "$work/$mode-$rate-$tool" "$tool" "$work/$mode-$rate.yml" "$limit"
+      printf '%s@%s\t%s\t%s\t%s\t%s\n' "$mode" "$rate" "$tool" "$work/$mode-$rate-$tool" "$EMITS" "$rate" >>"$manifest"
+      if [[ $tool == artillery ]] && ! node "$root/bench/replay_vs_artillery.js" --passed "$work/$mode-$rate-$tool" "$((rate * DURATION))" "$EMITS" "$think_ms" "$DURATION"; then
+        artillery_failed=$rate
+      fi
+    done
+  done
+  modes=()
+fi
 for mode in "${modes[@]}"; do
   scenario "$work/$mode.yml" "$mode" "$RATE" "$DURATION" "$EMITS"
   for tool in sioreplay artillery; do
@@ -177,7 +212,7 @@ for mode in "${modes[@]}"; do
     printf '%s\t%s\t%s\t%s\n' "$mode" "$tool" "$work/$mode-$tool" "$EMITS" >>"$manifest"
   done
 done
-if [[ $MARGINAL == 1 ]] && ((EMITS > 1)); then
+if [[ $MARGINAL == 1 ]] && ((EMITS > 1)) && ((${#modes[@]})); then
   mode=${modes[0]}
   scenario "$work/$mode-1emit.yml" "$mode" "$RATE" "$DURATION" 1
   for tool in sioreplay artillery; do
@@ -190,7 +225,7 @@ fi
 out=${OUT:-$work/results.json}
 rc=0
 node "$root/bench/replay_vs_artillery.js" "$manifest" "$out" \
-  "{\"rate\":$RATE,\"duration_s\":$DURATION,\"emits_per_user\":$EMITS,\"think\":\"$THINK\",\"think_ms\":$think_ms,\"transports\":\"$TRANSPORTS\",\"target\":\"$target\",\"work_dir\":\"$work\"}" \
+  "{\"rate\":$RATE,\"duration_s\":$DURATION,\"emits_per_user\":$EMITS,\"think\":\"$THINK\",\"think_ms\":$think_ms,\"transports\":\"$TRANSPORTS\",\"rates\":\"$RATES\",\"target\":\"$target\",\"work_dir\":\"$work\"}" \
   "$("$sioreplay" --version 2>/dev/null || echo unknown)" || rc=$?
 echo "results: $out (scenarios, reports, logs and samples in $work)"
 exit "$rc"
