@@ -527,6 +527,9 @@ private:
   void enter_loop(const Step& step);
   void on_think(const boost::system::error_code& ec);
   void on_ack_wait(const boost::system::error_code& ec);
+  /// The end of an acked emit, either path: no ack by now is timeout.ack; then the ack's data
+  /// is checked and its latencies recorded from when the emit was due.
+  void finish_ack(const Waiter& w, const Step& step, Clock::time_point due);
   void run_slow(const Step& step);
   awaitable<void> slow_step(const Step& step);
   void finish(std::exception_ptr error);
@@ -551,8 +554,9 @@ private:
   std::unique_ptr<Waiter> fast_ack_;            ///< the ack of an emit made by emit_now (made once)
   const Step* fast_ack_step_ = nullptr;
   Clock::time_point fast_ack_due_;
-  bool drain_wait_ = false;                          ///< the flow waits for the writes to end
-  bool ws_writing_ = false;                          ///< kick_write's write is in flight
+  bool drain_wait_ = false;  ///< the flow waits for the writes to end
+  bool ws_writing_ = false;  ///< kick_write's write is in flight
+  bool sync_writes_ = false; ///< plain TCP in non-blocking mode: kick_write writes at once
   std::unique_ptr<net::steady_timer> read_deadline_; ///< websocket: no message for too long
   Clock::time_point last_message_;                   ///< websocket: the last message received
   // Sized for g++ 12 / Boost 1.74 on x86-64 (the allocation test fails when one is too small):
@@ -865,6 +869,11 @@ template <bool Tls> void User<Tls>::start_ws_reader() {
   // v4: the server pings every pingInterval, silence past interval + timeout is a dead link.
   // v3: we ping, and the pinger watches the pongs; this is only a backstop.
   ws_->lowest().expires_never();
+  if constexpr (!Tls) {
+    boost::system::error_code ec;
+    ws_->set_non_blocking(ec);
+    sync_writes_ = !ec; // otherwise every write is an asynchronous operation, as for TLS
+  }
   last_message_ = Clock::now();
   arm_read_deadline();
   read_frames();
@@ -950,6 +959,17 @@ template <bool Tls> void User<Tls>::kick_write() {
   const auto now = Clock::now();
   for (const auto due : ws_out_dues_) record("replayer.send_lag", us_between(due, now));
   ws_out_dues_.clear();
+  if constexpr (!Tls) {
+    // Plain TCP: most frames fit the socket's send buffer, so write them now; only what is
+    // left (a full buffer) becomes an asynchronous write.
+    // An error is left to the asynchronous write, which meets it again and reports it from
+    // its completion as before (not from inside the caller's step).
+    boost::system::error_code ec;
+    if (sync_writes_ && ws_->try_write_frames(ws_out_, ec)) {
+      ws_writing_ = false;
+      return;
+    }
+  }
   // The write has no deadline of its own: the read deadline cancels it too.
   ws_->async_write_frames(ws_out_, bound<&User::on_ws_written>(write_memory_));
 }
@@ -1378,11 +1398,8 @@ template <bool Tls> awaitable<void> User<Tls>::emit(const Step& step) {
   count("socketio.emit");
   const auto timeout = step_timeout(step);
   if (ack) {
-    if (!co_await wait(*ack, timeout))
-      throw UserError("timeout.ack", "no ack within " + std::to_string(timeout.count()) + " ms");
-    expect_done(*ack, *step.acknowledge, "ack", ack->args);
-    record("socketio.ack_time", since_us(due));
-    record("socketio.response_time", since_us(due));
+    co_await wait(*ack, timeout);
+    finish_ack(*ack, step, due);
   }
   if (response) {
     if (!co_await wait(*response, timeout)) {
@@ -1658,18 +1675,22 @@ template <bool Tls> typename User<Tls>::EmitNow User<Tls>::emit_now(const Step& 
   return EmitNow::waiting;
 }
 
+template <bool Tls>
+void User<Tls>::finish_ack(const Waiter& w, const Step& step, Clock::time_point due) {
+  if (!w.done)
+    throw UserError("timeout.ack",
+                    "no ack within " + std::to_string(step_timeout(step).count()) + " ms");
+  expect_done(w, *step.acknowledge, "ack", w.args);
+  record("socketio.ack_time", since_us(due));
+  record("socketio.response_time", since_us(due));
+}
+
 template <bool Tls> void User<Tls>::on_ack_wait(const boost::system::error_code& /*ec*/) {
   Waiter& w = *fast_ack_;
   erase_ack(std::find_if(ack_waiters_.begin(), ack_waiters_.end(),
                          [&](const AckSlot& a) { return a.waiter == &w; }));
   try {
-    const Step& step = *fast_ack_step_;
-    if (!w.done)
-      throw UserError("timeout.ack",
-                      "no ack within " + std::to_string(step_timeout(step).count()) + " ms");
-    expect_done(w, *step.acknowledge, "ack", w.args);
-    record("socketio.ack_time", since_us(fast_ack_due_));
-    record("socketio.response_time", since_us(fast_ack_due_));
+    finish_ack(w, *fast_ack_step_, fast_ack_due_);
     due_ = Clock::now();
   } catch (...) {
     finish(std::current_exception());

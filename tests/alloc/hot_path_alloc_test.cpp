@@ -249,7 +249,7 @@ void expect_no_allocation_per_message(const SampleApp& app, const std::string& s
     const auto extra =
         static_cast<std::int64_t>(hi.allocations) - static_cast<std::int64_t>(lo.allocations);
     std::printf("allocation calls: %llu (5 loops) %llu (25 loops), %llu more messages: %.3f per "
-                "message; handler memory fallbacks %llu, largest operation %zu bytes\n",
+                "message; handler memory fallbacks %llu, largest of them %zu bytes\n",
                 static_cast<unsigned long long>(lo.allocations),
                 static_cast<unsigned long long>(hi.allocations),
                 static_cast<unsigned long long>(messages),

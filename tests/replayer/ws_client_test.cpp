@@ -187,6 +187,70 @@ TEST(WsClient, FramesBothWays) {
   EXPECT_EQ(from_client[6], (std::pair<unsigned, std::string>{0x88, std::string("\x03\xE8", 2)}));
 }
 
+TEST(WsClient, TryWriteFramesWritesWhatFitsAndLeavesTheRest) {
+  // The replayer's plain-TCP fast path: frames go out at once when the socket takes them; what
+  // a full send buffer leaves stays in the caller's buffer for async_write_frames.
+  net::io_context ioc;
+  tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  const auto port = acceptor.local_endpoint().port();
+  const std::string huge(32u << 20, 'h'); // more than loopback's send + receive buffers
+  std::vector<std::pair<unsigned, std::string>> from_client;
+  bool small_all = false, huge_all = true;
+  std::size_t huge_frames = 0, left = 0;
+
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        auto [s, req] = co_await accept_upgrade(acceptor);
+        const std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+                                websocket_accept(std::string(req[http::field::sec_websocket_key])) +
+                                "\r\n\r\n";
+        co_await net::async_write(s, net::buffer(out), net::use_awaitable);
+        for (int i = 0; i < 2; ++i) from_client.push_back(co_await read_client_frame(s));
+      },
+      net::detached);
+  net::co_spawn(
+      ioc,
+      [&]() -> net::awaitable<void> {
+        Client ws(ioc.get_executor());
+        co_await connect(ws, port);
+        std::mt19937_64 rng(11);
+        http::response<http::string_body> res;
+        co_await ws.handshake(
+            "127.0.0.1", "/socket.io/?EIO=4&transport=websocket",
+            [](http::request<http::empty_body>&) {}, res, rng);
+        boost::system::error_code ec;
+        ws.set_non_blocking(ec);
+        EXPECT_FALSE(ec);
+        std::string frames;
+        Client::append_frame(false, "42[\"small\"]", rng(), frames);
+        small_all = ws.try_write_frames(frames, ec);
+        EXPECT_FALSE(ec);
+        EXPECT_TRUE(frames.empty());
+        Client::append_frame(true, huge, rng(), frames);
+        huge_frames = frames.size();
+        huge_all = ws.try_write_frames(frames, ec); // the server is not reading yet
+        EXPECT_FALSE(ec);
+        left = frames.size();
+        if (!frames.empty()) {
+          co_await ws.async_write_frames(frames, net::use_awaitable);
+          ws.frames_written();
+        }
+      },
+      net::detached);
+  ioc.run_for(std::chrono::seconds(20));
+
+  EXPECT_TRUE(small_all);
+  EXPECT_FALSE(huge_all) << "a 32 MiB frame fit the socket at once";
+  EXPECT_GT(left, 0u);
+  EXPECT_LT(left, huge_frames) << "nothing was written at once";
+  ASSERT_EQ(from_client.size(), 2u);
+  EXPECT_EQ(from_client[0], (std::pair<unsigned, std::string>{0x81, "42[\"small\"]"}));
+  EXPECT_EQ(from_client[1].first, 0x82u);
+  EXPECT_TRUE(from_client[1].second == huge) << "the frame arrived damaged";
+}
+
 TEST(WsClient, WrongAcceptKeyIsDeclined) {
   net::io_context ioc;
   tcp::acceptor acceptor(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
