@@ -14,6 +14,9 @@
 #   - the server-side lateness p99 is <= the reported p99 + 3 ms (5 ms sanitized) of loopback
 #     and server jitter: the reported figure is what the server saw;
 #   - the median server-side gap between a user's emits is 250 ms within 1 ms (no drift).
+# A run that misses only the two time bounds (every count right) is measured once more with a
+# fresh server: a shared 2-core machine can delay a wake-up by milliseconds now and then. Both
+# results are printed; the test passes when the second run holds every bound.
 #
 #   tests/integration/replay_timing.sh SIOREPLAY_BINARY [--sanitized]
 set -euo pipefail
@@ -22,10 +25,13 @@ sio_init timing "$1"
 lag_limit=3 jitter=3
 if [ "${2:-}" = --sanitized ]; then lag_limit=10 jitter=5; fi
 
+for attempt in 1 2; do
 port=$(sio_free_port 5500 5690)
+rm -f "$work/events.jsonl"
 node "$root/samples/app/server.js" --port "$port" --replica t1 --event-log "$work/events.jsonl" \
   >"$work/server.log" 2>&1 &
-sio_track $!
+server=$!
+sio_track "$server"
 sio_wait_port "$port"
 
 cat >"$work/timing.yml" <<YAML
@@ -48,13 +54,19 @@ YAML
 "$sioreplay" replay "$work/timing.yml" ${SIO_TIMING_ARGS:-} -q -o "$work/report.json" 2>"$work/replay.err" ||
   { cat "$work/replay.err"; exit 1; }
 
-node - "$work/report.json" "$work/events.jsonl" "$lag_limit" "$jitter" <<'JS'
+kill "$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+rc=0
+node - "$work/report.json" "$work/events.jsonl" "$lag_limit" "$jitter" <<'JS' || rc=$?
 const fs = require("fs");
 const [LAG_LIMIT, JITTER] = [+process.argv[4], +process.argv[5]];
 const report = JSON.parse(fs.readFileSync(process.argv[2]));
 const events = fs.readFileSync(process.argv[3], "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-let bad = 0;
-const check = (ok, what) => { console.log(`  ${ok ? "ok  " : "FAIL"}  ${what}`); if (!ok) bad++; };
+let bad = 0, badTime = 0;
+const check = (ok, what, time = false) => {
+  console.log(`  ${ok ? "ok  " : "FAIL"}  ${what}`);
+  if (!ok) { bad++; if (time) badTime++; }
+};
 const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]; };
 
 const c = report.aggregate.counters;
@@ -69,8 +81,9 @@ check(events.length === 4000 && sessions.length === 400 && sessions.every((ts) =
   `4,000 events, 10 in each of 400 server sessions, 0 failed (got ${events.length} in ${sessions.length}, failed ${c["vusers.failed"] || 0})`);
 
 const lag = report.aggregate.summaries["replayer.send_lag"];
-check(lag && lag.count === 4000 && lag.p99 <= LAG_LIMIT,
-  `reported send_lag: count ${lag && lag.count}, p50 ${lag && lag.p50} ms, p99 ${lag && lag.p99} ms (<= ${LAG_LIMIT})`);
+check(lag && lag.count === 4000, `reported send_lag count ${lag && lag.count}`);
+check(lag && lag.p99 <= LAG_LIMIT,
+  `reported send_lag: p50 ${lag && lag.p50} ms, p99 ${lag && lag.p99} ms (<= ${LAG_LIMIT})`, true);
 
 const late = [], gaps = [];
 for (const ts of sessions) {
@@ -81,9 +94,13 @@ for (const ts of sessions) {
 const p99 = pct(late, 0.99), p50 = pct(late, 0.5);
 check(lag && p99 <= lag.p99 + JITTER,
   `server-side lateness: p50 ${p50.toFixed(2)}, p99 ${p99.toFixed(2)} ms ` +
-  `(<= reported p99 ${lag && lag.p99} + ${JITTER} ms jitter)`);
+  `(<= reported p99 ${lag && lag.p99} + ${JITTER} ms jitter)`, true);
 const g50 = pct(gaps, 0.5);
 check(Math.abs(g50 - 250) <= 1, `median gap between a user's emits at the server: ${g50.toFixed(2)} ms (250 +- 1)`);
-if (bad) process.exit(1);
+if (bad) process.exit(bad === badTime ? 3 : 1); // 3: only the time bounds
 console.log("replay_timing: all checks passed");
 JS
+if [ "$rc" = 0 ]; then exit 0; fi
+if [ "$rc" != 3 ] || [ "$attempt" = 2 ]; then exit 1; fi
+echo "  only the time bounds missed: measuring once more"
+done
