@@ -78,8 +78,9 @@ int run_report(const ReportArgs& a) {
     Json j;
     try {
       j = Json::parse(file->data());
-    } catch (const Json::parse_error& e) {
-      return report_error(path + ": " + line_column(file->data(), e.byte > 0 ? e.byte - 1 : 0) +
+    } catch (const Json::exception& e) { // parse_error, and out_of_range for "1e999"
+      return report_error(path + ": " +
+                          line_column(file->data(), json_parse_error_offset(e, file->data())) +
                           ": not JSON (" + json_parse_error_text(e) + ")");
     }
     auto m = replayer::metrics_from_report(j);

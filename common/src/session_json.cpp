@@ -1,5 +1,6 @@
 #include "sio/common/session_json.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -535,10 +536,13 @@ Result<Session> session_from_json(const Json& j) {
   return s;
 }
 
-std::string json_parse_error_text(const Json::parse_error& e) {
+std::string json_parse_error_text(const Json::exception& e) {
   std::string_view what = e.what();
+  if (const auto close = what.find("] ");
+      what.starts_with("[json.exception.") && close != std::string_view::npos)
+    what.remove_prefix(close + 2);
   if (const auto colon = what.find(": ");
-      what.starts_with("[json.exception.") && colon != std::string_view::npos)
+      what.starts_with("parse error") && colon != std::string_view::npos)
     what.remove_prefix(colon + 2);
   static constexpr char hex[] = "0123456789abcdef";
   std::string text;
@@ -553,6 +557,19 @@ std::string json_parse_error_text(const Json::parse_error& e) {
     }
   }
   return text;
+}
+
+std::size_t json_parse_error_offset(const Json::exception& e, std::string_view text) {
+  if (const auto* pe = dynamic_cast<const Json::parse_error*>(&e))
+    return pe->byte > 0 ? std::min<std::size_t>(pe->byte - 1, text.size()) : 0;
+  // out_of_range.406: "number overflow parsing '1e999'"
+  const std::string_view what = e.what();
+  const auto open = what.find("parsing '");
+  if (open == std::string_view::npos || !what.ends_with('\'')) return 0;
+  const std::string_view number =
+      what.substr(open + 9, what.size() - (open + 9) - 1); // between the quotes
+  const auto at = number.empty() ? std::string_view::npos : text.find(number);
+  return at == std::string_view::npos ? 0 : at;
 }
 
 Result<Recording> read_recording(std::string_view text, const std::string& name) {
@@ -575,8 +592,9 @@ Result<Recording> read_recording(std::string_view text, const std::string& name)
     Json j;
     try {
       j = Json::parse(line);
-    } catch (const Json::parse_error& e) {
-      return fail(errc::bad_recording, at + ": column " + std::to_string(e.byte) +
+    } catch (const Json::exception& e) { // parse_error, and out_of_range for "1e999"
+      return fail(errc::bad_recording, at + ": column " +
+                                           std::to_string(json_parse_error_offset(e, line) + 1) +
                                            ": not valid JSON (" + json_parse_error_text(e) + ")");
     }
     if (!j.is_object()) return fail(errc::bad_recording, at + ": expected a JSON object");

@@ -131,6 +131,8 @@ const std::vector<Case>& cases() {
                    R"(^sioreplay convert: error: {g}/deep\.jsonl: line 2: column 513: JSON nested deeper than 512 levels)"},
                   {"convert {c}/invalid-utf8.jsonl -o {o}/s.yml", 1,
                    R"(^sioreplay convert: error: {c}/invalid-utf8\.jsonl: line 2: column \d+: not valid JSON \(.*ill-formed UTF-8 byte; last read: '.*\\xe9)"},
+                  {"convert {c}/number-overflow.jsonl -o {o}/s.yml", 1,
+                   R"(^sioreplay convert: error: {c}/number-overflow\.jsonl: line 2: column 57: not valid JSON \(number overflow parsing '1e999'\))"},
                   {"convert {c}/version-7.jsonl -o {o}/s.yml", 1,
                    R"(^sioreplay convert: error: {c}/version-7\.jsonl: line 1: recording version 7 is not supported)"},
                   {"convert {c}/bad-direction.jsonl -o {o}/s.yml", 1,
@@ -223,6 +225,8 @@ const std::vector<Case>& cases() {
                   // ------------------------------------
                   {"report {g}/empty.json", 1,
                    R"(^sioreplay report: error: {g}/empty\.json: the file is empty)"},
+                  {"report {c}/number-overflow-report.json -o {o}/r.json", 1,
+                   R"(^sioreplay report: error: {c}/number-overflow-report\.json: line 1, column 44: not JSON \(number overflow parsing '1e999'\))"},
                   {"report {c}/truncated-report.json -o {o}/r.json", 1,
                    R"(^sioreplay report: error: {c}/truncated-report\.json: line 1, column 301: not JSON \(syntax error .*missing closing quote)"},
                   {"report {g}/deep-report.json -o {o}/r.json", 1,

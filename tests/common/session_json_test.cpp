@@ -699,6 +699,31 @@ TEST(ReadRecordingTest, DeepNestingIsRefusedNotAStackOverflow) {
   EXPECT_TRUE(ok.ok()) << ok.error().message();
 }
 
+TEST(ReadRecordingTest, NumberPastDoublesRangeIsAnErrorWithItsPlace) {
+  // Found by fuzz_recording (samples/regression/fuzz_recording/number-overflow.jsonl): nlohmann
+  // reports "1e999" as out_of_range, not parse_error, and it escaped as an internal error.
+  const std::string line = R"({"kind":"session","id":1,"sid":"s","eio":4,"x":1e999})";
+  const auto ctx = read_error(std::string(header) + "\n" + line + "\n");
+  EXPECT_NE(ctx.find("rec.jsonl: line 2: column " + std::to_string(line.find("1e999") + 1) +
+                     ": not valid JSON (number overflow parsing '1e999')"),
+            std::string::npos)
+      << ctx;
+  // The fuzzer's own input gives the same kind of error, with the place of its number.
+  std::ifstream f(SIO_SOURCE_DIR "/samples/regression/fuzz_recording/number-overflow.jsonl",
+                  std::ios::binary);
+  std::ostringstream bytes;
+  bytes << f.rdbuf();
+  const std::string found = bytes.str();
+  ASSERT_FALSE(found.empty());
+  const auto r = sio::read_recording(found, "number-overflow.jsonl");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("number-overflow.jsonl: line 2: column "), std::string::npos)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find("number overflow parsing '17958263506940e803774'"),
+            std::string::npos)
+      << r.error().message();
+}
+
 TEST(ReadRecordingTest, SessionFromJsonRejectsNonObjects) {
   const auto r = sio::session_from_json(Json::array());
   ASSERT_FALSE(r.ok());

@@ -39,8 +39,13 @@ void append_json_string(std::string& out, std::string_view s);
 
 /// nlohmann's parse error for a message: without its "[json.exception...] parse error at line
 /// L, column C: " prefix (callers print the place their own way), and the bytes it quotes
-/// escaped as \xNN (a binary file must not print raw bytes to the terminal).
-std::string json_parse_error_text(const Json::parse_error& e);
+/// escaped as \xNN (a binary file must not print raw bytes to the terminal). Also for the
+/// other errors a parse can raise: a number past double's range ("1e999") is an out_of_range
+/// error, not a parse_error.
+std::string json_parse_error_text(const Json::exception& e);
+/// Where in `text` a parse of it failed with `e`: the byte offset (0-based) a parse_error
+/// names, or where the number an out_of_range error quotes starts (0 when not found).
+std::size_t json_parse_error_offset(const Json::exception& e, std::string_view text);
 
 /// Reads a session back from its JSON object. Errors name the field.
 Result<Session> session_from_json(const Json& j);
