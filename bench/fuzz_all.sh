@@ -10,6 +10,10 @@
 #     TARGET              default: all (fuzz_har fuzz_pcap ...)
 #   FUZZ_RUNS=N           also stop a target after N executions (libFuzzer -runs), e.g.
 #                         FUZZ_RUNS=10000000 bench/fuzz_all.sh 36000 2: each target until 10 million
+#   FUZZ_TIMEOUT=S        libFuzzer's -timeout per input (default 30 s, run_fuzzer.sh). It is
+#                         wall time: fuzzers run at low priority (nice, chrt --idle) beside other
+#                         work can be starved past it and report a "timeout" that is not one;
+#                         give them e.g. FUZZ_TIMEOUT=600 and check a reported input on its own.
 # The captures and HARs are fuzzed with a length limit (-max_len, below): the samples are up to
 # 900 KB, and without it every mutation copies and parses the whole file.
 set -euo pipefail
@@ -38,6 +42,7 @@ run_one() {
     fuzz_har) opts+=(-max_len=100000) ;;
   esac
   [ -n "${FUZZ_RUNS:-}" ] && opts+=(-runs="$FUZZ_RUNS")
+  [ -n "${FUZZ_TIMEOUT:-}" ] && opts+=(-timeout="$FUZZ_TIMEOUT") # after run_fuzzer.sh's: wins
   fuzz/run_fuzzer.sh "$build/fuzz/$t" "$build/fuzz-corpus" "$seconds" "${opts[@]}" \
     >"$logs/$t.log" 2>&1 || true
 }
