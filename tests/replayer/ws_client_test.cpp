@@ -86,6 +86,14 @@ accept_upgrade(tcp::acceptor& acceptor) {
   co_return std::pair{std::move(s), std::move(req)};
 }
 
+/// A 101 answer with `accept` as its Sec-WebSocket-Accept, plus `extra` header lines (each
+/// ending in CRLF).
+std::string switching_protocols(const std::string& accept, std::string_view extra = {}) {
+  return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Accept: " +
+         accept + "\r\n" + std::string(extra) + "\r\n";
+}
+
 /// The client side: connects to 127.0.0.1:port.
 net::awaitable<void> connect(Client& ws, unsigned short port) {
   co_await ws.lowest().async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port),
@@ -108,9 +116,7 @@ TEST(WsClient, FramesBothWays) {
         const std::string accept =
             websocket_accept(std::string(req[http::field::sec_websocket_key]));
         // The 101 and the first frame in one write: the client must keep the frame.
-        std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
-                          accept + "\r\nSet-Cookie: route=r1\r\n\r\n";
+        std::string out = switching_protocols(accept, "Set-Cookie: route=r1\r\n");
         out += server_frame(0x81, "0{\"sid\":\"x\"}");
         out += server_frame(0x01, "hel");           // text, not FIN
         out += server_frame(0x89, "are you there"); // ping in between
@@ -202,10 +208,8 @@ TEST(WsClient, TryWriteFramesWritesWhatFitsAndLeavesTheRest) {
       ioc,
       [&]() -> net::awaitable<void> {
         auto [s, req] = co_await accept_upgrade(acceptor);
-        const std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\nSec-WebSocket-Accept: " +
-                                websocket_accept(std::string(req[http::field::sec_websocket_key])) +
-                                "\r\n\r\n";
+        const std::string out =
+            switching_protocols(websocket_accept(std::string(req[http::field::sec_websocket_key])));
         co_await net::async_write(s, net::buffer(out), net::use_awaitable);
         for (int i = 0; i < 2; ++i) from_client.push_back(co_await read_client_frame(s));
       },
@@ -259,8 +263,7 @@ TEST(WsClient, WrongAcceptKeyIsDeclined) {
       ioc,
       [&]() -> net::awaitable<void> {
         auto [s, req] = co_await accept_upgrade(acceptor);
-        const std::string out = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                                "Connection: Upgrade\r\nSec-WebSocket-Accept: wrong\r\n\r\n";
+        const std::string out = switching_protocols("wrong");
         co_await net::async_write(s, net::buffer(out), net::use_awaitable);
       },
       net::detached);
